@@ -1,0 +1,154 @@
+#include "app/config.h"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+namespace cgmm::app {
+
+namespace {
+
+std::string in_quotes(const std::string& s) {
+  return "\"" + s + "\"";
+}
+
+template <typename T>
+T require(const core::Parsed<T>& parsed, const char* option) {
+  if (!parsed) {
+    throw UsageError(std::string("invalid ") + option + ": " + parsed.error());
+  }
+  return *parsed;
+}
+
+std::string find_default_parent() {
+  std::string tried;
+  for (const std::string& candidate : default_parent_candidates()) {
+    if (::access(candidate.c_str(), F_OK) == 0) {
+      return candidate;
+    }
+    tried += (tried.empty() ? "" : ", ") + candidate;
+  }
+  throw UsageError("no --parent given and none of the default parents exists (tried " + tried +
+                   "); give the parent cgroup of your containers with --parent PATH");
+}
+
+constexpr const char* kFooter = R"(
+Every option can also be set with an environment variable CGMM_<OPTION> (CGMM_PARENT,
+CGMM_THRESHOLD, CGMM_INTERVAL, CGMM_COOLDOWN, CGMM_ONCE, CGMM_DRY_RUN, CGMM_LOG_LEVEL,
+CGMM_LOG_FORMAT); the command line wins. RUST_LOG is read as a log level when neither
+--log-level nor CGMM_LOG_LEVEL is set.
+
+Sizes: a plain number is bytes; KB/MB/GB (powers of 1000) and KiB/MiB/GiB (powers of 1024),
+any case, decimals allowed: 512MiB, 1.5G, 100KB. Durations: a plain number is seconds;
+500ms, 1.5s, 2m, 1h.
+
+Examples:
+  cgroup-memory-manager --parent /sys/fs/cgroup/memory/kubepods --threshold 25% --interval 10 --cooldown 30
+  cgroup-memory-manager --threshold 512MiB --once --dry-run
+
+Exit codes: 0 done, 1 fatal runtime error, 2 bad usage or configuration.)";
+
+}  // namespace
+
+const std::vector<std::string>& default_parent_candidates() {
+  static const std::vector<std::string> kCandidates = {
+      "/sys/fs/cgroup/memory/kubepods",
+      "/sys/fs/cgroup/memory/kubepods.slice",
+      "/sys/fs/cgroup/memory/docker",
+  };
+  return kCandidates;
+}
+
+std::variant<Config, int> parse_config(int argc, const char* const* argv) {
+  CLI::App cli("Reclaims the page cache of container cgroups that go over a threshold.",
+               "cgroup-memory-manager");
+  cli.set_version_flag("--version", "cgroup-memory-manager " CGMM_VERSION);
+  cli.footer(kFooter);
+  cli.get_formatter()->column_width(34);
+
+  std::string parent;
+  std::string threshold = "25%";
+  std::string interval = "10";
+  std::string cooldown = "30";
+  std::string log_level = "info";
+  std::string log_format = "text";
+  Config config;
+
+  cli.add_option("--parent", parent,
+                 "Parent cgroup whose leaf cgroups are managed "
+                 "[default: first of " +
+                     default_parent_candidates()[0] + ", ...kubepods.slice, ...docker]")
+      ->envname("CGMM_PARENT")
+      ->type_name("PATH");
+  cli.add_option("--threshold", threshold,
+                 "Cache above which a cgroup is reclaimed: N% of its memory limit or a size")
+      ->envname("CGMM_THRESHOLD")
+      ->type_name("N%|SIZE")
+      ->capture_default_str();
+  cli.add_option("--interval", interval, "How often all cgroups are checked")
+      ->envname("CGMM_INTERVAL")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  cli.add_option("--cooldown", cooldown, "Least time between two reclaims of one cgroup")
+      ->envname("CGMM_COOLDOWN")
+      ->type_name("DURATION")
+      ->capture_default_str();
+  cli.add_flag("--once", config.once, "Run one scan, act on it, print what was done, exit")
+      ->envname("CGMM_ONCE");
+  cli.add_flag("--dry-run", config.dry_run, "Decide and log, but never write to a control file")
+      ->envname("CGMM_DRY_RUN");
+  CLI::Option* level_opt =
+      cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+          ->envname("CGMM_LOG_LEVEL")
+          ->type_name("LEVEL")
+          ->capture_default_str();
+  cli.add_option("--log-format", log_format, "text, or json for log pipelines (one object a line)")
+      ->envname("CGMM_LOG_FORMAT")
+      ->type_name("FORMAT")
+      ->capture_default_str();
+
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return cli.exit(e);
+  } catch (const CLI::ParseError& e) {
+    throw UsageError(e.what());
+  }
+
+  config.policy.threshold = require(core::parse_threshold(threshold), "--threshold");
+  config.interval = require(core::parse_duration(interval), "--interval");
+  if (config.interval.count() == 0) {
+    throw UsageError("invalid --interval: " + in_quotes(interval) + " must be greater than 0");
+  }
+  config.policy.cooldown = require(core::parse_duration(cooldown), "--cooldown");
+
+  if (!level_opt->count()) {
+    if (const char* rust_log = std::getenv("RUST_LOG"); rust_log && *rust_log) {
+      if (auto level = obs::parse_level(rust_log)) {
+        log_level = rust_log;
+      } else {
+        config.warnings.push_back("ignoring RUST_LOG=" + in_quotes(rust_log) +
+                                  ": not a plain log level (trace, debug, info, warn, error, off)");
+      }
+    }
+  }
+  auto level = obs::parse_level(log_level);
+  if (!level) {
+    throw UsageError("invalid --log-level: " + in_quotes(log_level) +
+                     " is not one of trace, debug, info, warn, error, off");
+  }
+  config.log_level = *level;
+  auto format = obs::parse_format(log_format);
+  if (!format) {
+    throw UsageError("invalid --log-format: " + in_quotes(log_format) + " is not text or json");
+  }
+  config.log_format = *format;
+  config.parent = parent.empty() ? find_default_parent() : parent;
+  return config;
+}
+
+}  // namespace cgmm::app

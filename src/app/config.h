@@ -1,0 +1,40 @@
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/decide.h"
+#include "core/units.h"
+#include "obs/log.h"
+
+namespace cgmm::app {
+
+// The daemon's validated configuration, from the command line and CGMM_* environment variables.
+struct Config {
+  std::string parent;
+  core::Policy policy;
+  core::Duration interval = std::chrono::seconds(10);
+  bool once = false;
+  bool dry_run = false;
+  obs::Level log_level = obs::Level::info;
+  obs::LogFormat log_format = obs::LogFormat::kText;
+  // Things worth a warning that could only be logged once logging is set up.
+  std::vector<std::string> warnings;
+};
+
+// Bad usage or configuration: the message names the bad value. Exit code 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Where --parent is looked for when it is not given, in order.
+const std::vector<std::string>& default_parent_candidates();
+
+// A Config, or an exit code when the command line asked for --help or --version (already
+// printed). Throws UsageError.
+std::variant<Config, int> parse_config(int argc, const char* const* argv);
+
+}  // namespace cgmm::app

@@ -1,0 +1,53 @@
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <variant>
+
+#include "app/config.h"
+#include "app/daemon.h"
+#include "app/signals.h"
+#include "cgroup/hierarchy.h"
+#include "obs/log.h"
+
+namespace {
+
+constexpr int kExitFatal = 1;
+constexpr int kExitUsage = 2;
+
+int usage_error(const char* message) {
+  std::fprintf(stderr, "cgroup-memory-manager: %s\nRun 'cgroup-memory-manager --help' for usage.\n",
+               message);
+  return kExitUsage;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace cgmm;
+  try {
+    auto parsed = app::parse_config(argc, argv);
+    if (const int* code = std::get_if<int>(&parsed)) {
+      return *code;
+    }
+    const app::Config& config = std::get<app::Config>(parsed);
+    obs::setup_logging(config.log_level, config.log_format);
+    for (const std::string& w : config.warnings) {
+      obs::log_event(obs::Level::warn, "config_warning", w);
+    }
+
+    auto opened = cgroup::open_parent(config.parent);
+    if (auto* err = std::get_if<cgroup::ParentError>(&opened)) {
+      return usage_error(err->message.c_str());
+    }
+    // Before any thread starts, so that all of them have these blocked.
+    app::SignalFd signals({SIGINT, SIGTERM});
+    core::SteadyClock clock;
+    app::Daemon daemon(config, std::move(std::get<cgroup::Parent>(opened)), signals, clock);
+    return daemon.run();
+  } catch (const app::UsageError& e) {
+    return usage_error(e.what());
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cgroup-memory-manager: fatal: %s\n", e.what());
+    return kExitFatal;
+  }
+}

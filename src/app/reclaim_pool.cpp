@@ -1,0 +1,142 @@
+#include "app/reclaim_pool.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include "app/signals.h"
+#include "cgroup/leaf_scan.h"
+
+namespace cgmm::app {
+
+using Result = core::ReclaimOutcome::Result;
+
+ReclaimPool::ReclaimPool(size_t workers, cgroup::Version version)
+    : version_(version), reclaimer_(version), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  if (!wake_) {
+    throw std::runtime_error(std::string("failed to create eventfd: ") + std::strerror(errno));
+  }
+  install_interrupt_handler();
+  for (size_t i = 0; i < workers; ++i) {
+    auto w = std::make_unique<Worker>();
+    Worker& ref = *w;
+    w->thread = std::thread([this, &ref] { run(ref); });
+    workers_.push_back(std::move(w));
+  }
+}
+
+ReclaimPool::~ReclaimPool() {
+  stop();
+}
+
+void ReclaimPool::submit(ReclaimJob job) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(std::move(job));
+  }
+  cv_.notify_one();
+}
+
+std::vector<core::ReclaimOutcome> ReclaimPool::take_finished() {
+  uint64_t count;
+  [[maybe_unused]] ssize_t n = ::read(wake_.get(), &count, sizeof count);
+  std::lock_guard lock(mu_);
+  return std::exchange(finished_, {});
+}
+
+size_t ReclaimPool::pending() const {
+  std::lock_guard lock(mu_);
+  return queue_.size() + running_;
+}
+
+void ReclaimPool::run(Worker& self) {
+  std::string buf;
+  for (;;) {
+    ReclaimJob job;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) {
+        break;
+      }
+      job = std::move(queue_.front());
+      queue_.pop_front();
+      ++running_;
+    }
+    core::ReclaimOutcome outcome = execute(job, buf);
+    {
+      std::lock_guard lock(mu_);
+      --running_;
+      finished_.push_back(std::move(outcome));
+    }
+    uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wake_.get(), &one, sizeof one);
+  }
+  self.exited = true;
+}
+
+core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
+  core::ReclaimOutcome out;
+  out.name = job.name;
+  out.inode = job.inode;
+  out.cache_before_bytes = job.cache_before_bytes;
+  out.target_bytes = job.target_bytes;
+
+  const auto start = std::chrono::steady_clock::now();
+  auto status = reclaimer_.reclaim(job.dir.get(), job.target_bytes);
+  // A signal other than ours at shutdown cannot reach this thread (they are blocked), so EINTR
+  // outside shutdown is spurious: try again.
+  while (!status && status.error().err == EINTR && !stopping_) {
+    status = reclaimer_.reclaim(job.dir.get(), job.target_bytes);
+  }
+  out.took = std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - start);
+
+  if (!status) {
+    const cgroup::IoError& e = status.error();
+    if (e.err == EINTR) {
+      out.result = Result::kInterrupted;
+    } else if (e.vanished()) {
+      out.result = Result::kVanished;
+    } else {
+      out.result = Result::kFailed;
+      out.error = e.describe(job.name);
+    }
+  } else {
+    out.result = *status == cgroup::ReclaimStatus::kPartial ? Result::kPartial : Result::kDone;
+  }
+  if (out.result == Result::kDone || out.result == Result::kPartial ||
+      out.result == Result::kFailed) {
+    auto after = cgroup::read_leaf_stats(job.dir.get(), version_, job.limit_bytes, buf);
+    if (after) {
+      out.cache_after_bytes = after->cache_bytes;
+    }
+  }
+  return out;
+}
+
+void ReclaimPool::stop() {
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_.exchange(true)) {
+      return;
+    }
+    queue_.clear();
+  }
+  cv_.notify_all();
+  for (auto& w : workers_) {
+    // The worker may be blocked in a reclaim write; the signal makes it return EINTR. It may also
+    // arrive just before the write starts, so repeat until the worker is out.
+    while (!w->exited) {
+      pthread_kill(w->thread.native_handle(), kInterruptSignal);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    w->thread.join();
+  }
+}
+
+}  // namespace cgmm::app

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cgroup/fd.h"
+#include "cgroup/memory_stat.h"
+#include "cgroup/reclaim.h"
+#include "core/reclaim_outcome.h"
+
+namespace cgmm::app {
+
+struct ReclaimJob {
+  std::string name;
+  uint64_t inode = 0;
+  cgroup::Fd dir;  // the leaf's directory, held so the write reaches this very cgroup
+  uint64_t cache_before_bytes = 0;
+  uint64_t target_bytes = 0;
+  std::optional<uint64_t> limit_bytes;  // v2: the effective limit, for reading stats after
+};
+
+// Runs reclaims off the scan thread on a few workers, so a slow reclaim (force_empty can block for
+// many seconds) never delays the scan of the other cgroups. The caller guarantees at most one job
+// per cgroup at a time. Finished outcomes are collected with take_finished(); wake_fd() becomes
+// readable when there are some.
+class ReclaimPool {
+ public:
+  ReclaimPool(size_t workers, cgroup::Version version);
+  ~ReclaimPool();
+  ReclaimPool(const ReclaimPool&) = delete;
+  ReclaimPool& operator=(const ReclaimPool&) = delete;
+
+  void submit(ReclaimJob job);
+  std::vector<core::ReclaimOutcome> take_finished();
+  int wake_fd() const { return wake_.get(); }
+  // Jobs queued or running.
+  size_t pending() const;
+
+  // Drops queued jobs, interrupts running ones and joins the workers. Returns promptly even when
+  // a reclaim write is blocked in the kernel.
+  void stop();
+
+ private:
+  struct Worker {
+    std::thread thread;
+    std::atomic<bool> exited{false};
+  };
+
+  void run(Worker& self);
+  core::ReclaimOutcome execute(ReclaimJob& job, std::string& buf);
+
+  cgroup::Version version_;
+  cgroup::Reclaimer reclaimer_;
+  cgroup::Fd wake_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<ReclaimJob> queue_;
+  std::vector<core::ReclaimOutcome> finished_;
+  size_t running_ = 0;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::unique_ptr<Worker>> workers_;
+};
+
+}  // namespace cgmm::app

@@ -1,0 +1,14 @@
+#pragma once
+
+// Every cgroupfs file name the daemon touches, in one place.
+namespace cgmm::cgroup::files {
+
+inline constexpr const char* kMemoryStat = "memory.stat";
+// v1: writing any value reclaims as much of the cgroup's memory as it can; blocks the writer.
+inline constexpr const char* kForceEmpty = "memory.force_empty";
+// v2 (Linux 5.19+): writing "<bytes> [swappiness=N]" reclaims about that much; blocks the writer.
+inline constexpr const char* kMemoryReclaim = "memory.reclaim";
+// v2: the cgroup's own hard limit, "max" when there is none.
+inline constexpr const char* kMemoryMax = "memory.max";
+
+}  // namespace cgmm::cgroup::files

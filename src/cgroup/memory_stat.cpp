@@ -1,0 +1,84 @@
+#include "cgroup/memory_stat.h"
+
+#include <charconv>
+
+namespace cgmm::cgroup {
+
+namespace {
+
+std::optional<uint64_t> parse_u64(std::string_view s) {
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || ptr != s.data() + s.size() || s.empty()) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<uint64_t> as_limit(uint64_t v) {
+  if (v >= kNoLimitFloor) {
+    return std::nullopt;
+  }
+  return v;
+}
+
+}  // namespace
+
+std::optional<MemoryStats> parse_memory_stat(std::string_view text, Version version) {
+  const std::string_view cache_key = version == Version::kV1 ? "cache" : "file";
+  constexpr std::string_view kShmem = "shmem";
+  constexpr std::string_view kLimit = "hierarchical_memory_limit";
+  // v2 has no limit in memory.stat, so only two keys are needed there.
+  const int needed = version == Version::kV1 ? 3 : 2;
+
+  MemoryStats stats;
+  bool have_cache = false;
+  int seen = 0;
+  while (!text.empty() && seen < needed) {
+    size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+
+    size_t sp = line.find(' ');
+    if (sp == std::string_view::npos) {
+      continue;
+    }
+    std::string_view key = line.substr(0, sp);
+    std::optional<uint64_t> value;
+    if (key == cache_key || key == kShmem || (version == Version::kV1 && key == kLimit)) {
+      value = parse_u64(line.substr(sp + 1));
+    }
+    if (!value) {
+      continue;
+    }
+    ++seen;
+    if (key == cache_key) {
+      stats.cache_bytes = *value;
+      have_cache = true;
+    } else if (key == kShmem) {
+      stats.shmem_bytes = *value;
+    } else {
+      stats.limit_bytes = as_limit(*value);
+    }
+  }
+  if (!have_cache) {
+    return std::nullopt;
+  }
+  return stats;
+}
+
+std::optional<std::optional<uint64_t>> parse_memory_max(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.remove_suffix(1);
+  }
+  if (text == "max") {
+    return std::optional<uint64_t>{};
+  }
+  auto v = parse_u64(text);
+  if (!v) {
+    return std::nullopt;
+  }
+  return as_limit(*v);
+}
+
+}  // namespace cgmm::cgroup

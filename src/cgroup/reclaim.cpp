@@ -1,0 +1,39 @@
+#include "cgroup/reclaim.h"
+
+#include <string>
+
+#include "cgroup/files.h"
+#include "cgroup/io.h"
+
+namespace cgmm::cgroup {
+
+IoResult<ReclaimStatus> Reclaimer::reclaim(int dir_fd, uint64_t target_bytes) {
+  if (version_ == Version::kV1) {
+    auto st = write_file_at(dir_fd, files::kForceEmpty, "0");
+    if (!st) {
+      return st.error();
+    }
+    return ReclaimStatus::kDone;
+  }
+
+  const std::string amount = std::to_string(target_bytes);
+  IoStatus st = Ok{};
+  if (swappiness_supported()) {
+    st = write_file_at(dir_fd, files::kMemoryReclaim, amount + " swappiness=0");
+    if (!st && st.error().err == EINVAL) {
+      swappiness_ok_.store(false, std::memory_order_relaxed);
+      st = write_file_at(dir_fd, files::kMemoryReclaim, amount);
+    }
+  } else {
+    st = write_file_at(dir_fd, files::kMemoryReclaim, amount);
+  }
+  if (!st) {
+    if (st.error().err == EAGAIN) {
+      return ReclaimStatus::kPartial;
+    }
+    return st.error();
+  }
+  return ReclaimStatus::kDone;
+}
+
+}  // namespace cgmm::cgroup

@@ -1,0 +1,61 @@
+#include "core/tracker.h"
+
+namespace cgmm::core {
+
+TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoint now) {
+  ++scan_;
+  TickResult r;
+  r.decisions.resize(samples.size());
+  for (size_t i = 0; i < samples.size(); ++i) {
+    const cgroup::LeafSample& s = samples[i];
+    auto [it, inserted] = leaves_.try_emplace(s.name);
+    Entry& e = it->second;
+    if (!inserted && e.inode != s.inode) {
+      r.vanished.push_back(s.name);  // same name, new cgroup
+      e = Entry{};
+      inserted = true;
+    }
+    if (inserted) {
+      e.inode = s.inode;
+      r.appeared.push_back(i);
+    }
+    e.seen = scan_;
+
+    if (!s.stats) {
+      if (!e.failing) {
+        e.failing = true;
+        r.error_started.push_back(i);
+      }
+      continue;
+    }
+    if (e.failing) {
+      e.failing = false;
+      r.error_cleared.push_back(i);
+    }
+    Decision d = decide(*s.stats, policy_, e.state, now);
+    if (d.action == Action::kReclaim) {
+      e.state.last_reclaim = now;
+      e.state.in_flight = !dry_run_;
+    }
+    r.decisions[i] = d;
+  }
+
+  for (auto it = leaves_.begin(); it != leaves_.end();) {
+    if (it->second.seen != scan_) {
+      r.vanished.push_back(it->first);
+      it = leaves_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return r;
+}
+
+void Tracker::reclaim_finished(std::string_view name, uint64_t inode) {
+  auto it = leaves_.find(std::string(name));
+  if (it != leaves_.end() && it->second.inode == inode) {
+    it->second.state.in_flight = false;
+  }
+}
+
+}  // namespace cgmm::core

@@ -1,0 +1,55 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "cgroup/leaf_scan.h"
+#include "core/clock.h"
+#include "core/decide.h"
+
+namespace cgmm::core {
+
+// What changed in one scan, for logging and acting. Indexes refer to the scan's samples.
+struct TickResult {
+  std::vector<size_t> appeared;
+  std::vector<std::string> vanished;
+  std::vector<size_t> error_started;  // first failure of a streak: log it once
+  std::vector<size_t> error_cleared;  // read fine again after a streak
+  std::vector<Decision> decisions;    // one per sample; kNone where stats could not be read
+};
+
+// Remembers every leaf across scans (keyed by name and inode, so a cgroup removed and created
+// again under the same name is a new one) and decides what to do with each. No I/O.
+class Tracker {
+ public:
+  // In a dry run, a reclaim decision starts the cooldown as a real reclaim would, but no reclaim
+  // is ever in flight.
+  Tracker(Policy policy, bool dry_run) : policy_(policy), dry_run_(dry_run) {}
+
+  TickResult observe(std::span<const cgroup::LeafSample> samples, TimePoint now);
+
+  // A reclaim dispatched for this leaf has ended (whatever its result).
+  void reclaim_finished(std::string_view name, uint64_t inode);
+
+  size_t size() const { return leaves_.size(); }
+  const Policy& policy() const { return policy_; }
+
+ private:
+  struct Entry {
+    uint64_t inode = 0;
+    uint64_t seen = 0;  // the scan that last saw it
+    bool failing = false;
+    LeafState state;
+  };
+
+  Policy policy_;
+  bool dry_run_;
+  uint64_t scan_ = 0;
+  std::unordered_map<std::string, Entry> leaves_;
+};
+
+}  // namespace cgmm::core

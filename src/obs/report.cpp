@@ -1,0 +1,93 @@
+#include "obs/report.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+namespace cgmm::obs {
+
+namespace {
+
+using core::format_bytes;
+
+std::string action_text(const ReportRow& row, bool dry_run) {
+  if (!row.stats) {
+    return "error: " + row.error;
+  }
+  if (row.decision.action != core::Action::kReclaim) {
+    return core::to_string(row.decision.reason);
+  }
+  if (dry_run) {
+    return "would reclaim";
+  }
+  if (!row.outcome) {
+    return "reclaim";
+  }
+  const core::ReclaimOutcome& o = *row.outcome;
+  switch (o.result) {
+    case core::ReclaimOutcome::Result::kDone:
+    case core::ReclaimOutcome::Result::kPartial:
+      return "reclaimed " + format_bytes(o.freed_bytes()) + " in " + core::format_duration(o.took);
+    case core::ReclaimOutcome::Result::kFailed:
+      return "reclaim failed: " + o.error;
+    default:
+      return std::string("reclaim ") + core::to_string(o.result);
+  }
+}
+
+}  // namespace
+
+void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_run) {
+  constexpr size_t kColumns = 6;
+  using Line = std::array<std::string, kColumns>;
+  std::vector<Line> lines;
+  lines.push_back({"CGROUP", "CACHE", "LIMIT", "THRESHOLD", "CACHE/LIMIT", "ACTION"});
+  for (const ReportRow& row : rows) {
+    Line l;
+    l[0] = row.name;
+    if (row.stats) {
+      const cgroup::MemoryStats& s = *row.stats;
+      l[1] = format_bytes(s.cache_bytes);
+      l[2] = s.limit_bytes ? format_bytes(*s.limit_bytes) : "none";
+      l[3] = row.decision.threshold_bytes ? format_bytes(*row.decision.threshold_bytes) : "-";
+      if (s.limit_bytes && *s.limit_bytes > 0) {
+        char pct[16];
+        std::snprintf(
+            pct, sizeof pct, "%.1f%%",
+            100.0 * static_cast<double>(s.cache_bytes) / static_cast<double>(*s.limit_bytes));
+        l[4] = pct;
+      } else {
+        l[4] = "-";
+      }
+    } else {
+      l[1] = l[2] = l[3] = l[4] = "-";
+    }
+    l[5] = action_text(row, dry_run);
+    lines.push_back(std::move(l));
+  }
+
+  std::array<size_t, kColumns> width{};
+  for (const Line& l : lines) {
+    for (size_t c = 0; c < kColumns; ++c) {
+      width[c] = std::max(width[c], l[c].size());
+    }
+  }
+  for (const Line& l : lines) {
+    std::string text;
+    for (size_t c = 0; c < kColumns; ++c) {
+      // Names and actions are left-aligned; numbers are right-aligned.
+      bool numeric = c > 0 && c + 1 < kColumns;
+      std::string pad(width[c] - l[c].size(), ' ');
+      if (c > 0) {
+        text += "  ";
+      }
+      text += numeric ? pad + l[c] : (c + 1 < kColumns ? l[c] + pad : l[c]);
+    }
+    out << text << '\n';
+  }
+  if (rows.empty()) {
+    out << "(no leaf cgroups)\n";
+  }
+}
+
+}  // namespace cgmm::obs

@@ -1,0 +1,27 @@
+#pragma once
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "cgroup/memory_stat.h"
+#include "core/decide.h"
+#include "core/reclaim_outcome.h"
+
+namespace cgmm::obs {
+
+// One leaf in the report of a single pass (--once).
+struct ReportRow {
+  std::string name;
+  std::optional<cgroup::MemoryStats> stats;  // empty when memory.stat could not be read
+  std::string error;
+  core::Decision decision;
+  std::optional<core::ReclaimOutcome> outcome;  // when a reclaim ran
+};
+
+// An aligned table, one row per leaf: cgroup, cache, limit, threshold, cache as a share of the
+// limit, and what happened and why.
+void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_run);
+
+}  // namespace cgmm::obs
