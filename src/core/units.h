@@ -22,6 +22,7 @@ class Parsed {
   explicit operator bool() const { return ok(); }
   const T& value() const { return std::get<0>(v_); }
   const T& operator*() const { return value(); }
+  const T* operator->() const { return &value(); }
   const std::string& error() const { return std::get<1>(v_).why; }
 
  private:

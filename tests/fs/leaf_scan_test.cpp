@@ -1,0 +1,191 @@
+#include "cgroup/leaf_scan.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "support/temp_tree.h"
+
+namespace cgmm::cgroup {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+std::vector<std::string> names(const std::vector<LeafSample>& leaves) {
+  std::vector<std::string> out;
+  for (const LeafSample& l : leaves) {
+    out.push_back(l.name);
+  }
+  return out;
+}
+
+std::vector<LeafSample> scan(const Parent& parent) {
+  LeafScanner scanner(parent);
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  return out;
+}
+
+TEST(LeafScan, FindsNestedLeavesOnly) {
+  testing::TempTree t;
+  t.v1_cgroup("kubepods", 0);
+  t.v1_cgroup("kubepods/burstable", 0);
+  t.v1_cgroup("kubepods/burstable/pod1", 0);
+  t.v1_cgroup("kubepods/burstable/pod1/c1", 11);
+  t.v1_cgroup("kubepods/burstable/pod1/c2", 22);
+  t.v1_cgroup("kubepods/pod2", 0);
+  t.v1_cgroup("kubepods/pod2/c3", 33, 1000);
+
+  auto leaves = scan(t.parent("kubepods", Version::kV1));
+  EXPECT_THAT(names(leaves),
+              UnorderedElementsAre("kubepods/burstable/pod1/c1", "kubepods/burstable/pod1/c2",
+                                   "kubepods/pod2/c3"));
+  for (const LeafSample& l : leaves) {
+    ASSERT_TRUE(l.stats) << l.name;
+    EXPECT_TRUE(l.dir.valid());
+    EXPECT_NE(l.inode, 0u);
+    if (l.name == "kubepods/pod2/c3") {
+      EXPECT_EQ(l.stats->cache_bytes, 33u);
+      EXPECT_EQ(l.stats->limit_bytes, 1000u);
+    }
+  }
+}
+
+TEST(LeafScan, ParentWithoutChildrenIsItsOwnLeaf) {
+  testing::TempTree t;
+  t.v1_cgroup("docker", 7);
+  auto leaves = scan(t.parent("docker", Version::kV1));
+  ASSERT_THAT(names(leaves), ElementsAre("docker"));
+  EXPECT_EQ(leaves[0].stats->cache_bytes, 7u);
+}
+
+TEST(LeafScan, SymlinksAreNeverFollowed) {
+  testing::TempTree t;
+  t.v1_cgroup("p/c1", 1);
+  t.v1_cgroup("elsewhere/c9", 9);
+  std::filesystem::create_directory_symlink(t.root() / "elsewhere", t.root() / "p/link");
+  std::filesystem::create_directory_symlink(t.root() / "elsewhere/c9", t.root() / "p/link2");
+  // A leaf whose memory.stat is a symlink is not read through it.
+  t.mkdir("p/c2");
+  std::filesystem::create_symlink(t.root() / "elsewhere/c9/memory.stat",
+                                  t.root() / "p/c2/memory.stat");
+
+  auto leaves = scan(t.parent("p", Version::kV1));
+  ASSERT_THAT(names(leaves), UnorderedElementsAre("p/c1", "p/c2"));
+  for (const LeafSample& l : leaves) {
+    if (l.name == "p/c2") {
+      EXPECT_FALSE(l.stats);
+      ASSERT_TRUE(l.error);
+      EXPECT_EQ(l.error->err, ELOOP);
+    }
+  }
+}
+
+TEST(LeafScan, UnreadableStatsAreAnErrorNotALoss) {
+  testing::TempTree t;
+  t.v1_cgroup("p/good", 1);
+  t.write("p/bad/memory.stat", "this is not memory.stat\n");
+  auto leaves = scan(t.parent("p", Version::kV1));
+  ASSERT_EQ(leaves.size(), 2u);
+  for (const LeafSample& l : leaves) {
+    if (l.name == "p/bad") {
+      ASSERT_TRUE(l.error);
+      EXPECT_EQ(l.error->err, EBADMSG);
+      EXPECT_EQ(l.error->describe(l.name), "failed to parse memory.stat of p/bad: Bad message");
+    } else {
+      EXPECT_TRUE(l.stats);
+    }
+  }
+}
+
+TEST(LeafScan, VanishedLeafIsLeftOut) {
+  testing::TempTree t;
+  t.v1_cgroup("p/c1", 1);
+  t.mkdir("p/c2");  // no memory.stat: reads as ENOENT, like a cgroup removed mid-scan
+  EXPECT_THAT(names(scan(t.parent("p", Version::kV1))), ElementsAre("p/c1"));
+}
+
+TEST(LeafScan, RescanSeesChanges) {
+  testing::TempTree t;
+  t.v1_cgroup("p/c1", 1);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent);
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  EXPECT_THAT(names(out), ElementsAre("p/c1"));
+  t.v1_cgroup("p/c2", 2);
+  std::filesystem::remove_all(t.root() / "p/c1");
+  scanner.scan(out);
+  EXPECT_THAT(names(out), ElementsAre("p/c2"));
+}
+
+std::string v2_stat(uint64_t file) {
+  return "anon 0\nfile " + std::to_string(file) + "\nshmem 0\n";
+}
+
+TEST(LeafScanV2, EffectiveLimitIsTheSmallestMemoryMaxOnThePath) {
+  testing::TempTree t;
+  t.write("kubepods.slice/memory.max", "max\n");
+  t.write("kubepods.slice/pod1.slice/memory.max", "1000\n");
+  t.write("kubepods.slice/pod1.slice/own.scope/memory.stat", v2_stat(5));
+  t.write("kubepods.slice/pod1.slice/own.scope/memory.max", "400\n");
+  t.write("kubepods.slice/pod1.slice/inherits.scope/memory.stat", v2_stat(6));
+  t.write("kubepods.slice/pod1.slice/inherits.scope/memory.max", "max\n");
+  t.write("kubepods.slice/pod2.slice/free.scope/memory.stat", v2_stat(7));
+  t.write("kubepods.slice/pod2.slice/free.scope/memory.max", "max\n");
+
+  auto leaves = scan(t.parent("kubepods.slice", Version::kV2));
+  ASSERT_EQ(leaves.size(), 3u);
+  for (const LeafSample& l : leaves) {
+    ASSERT_TRUE(l.stats) << l.name;
+    if (l.name == "kubepods.slice/pod1.slice/own.scope") {
+      EXPECT_EQ(l.stats->limit_bytes, 400u);
+      EXPECT_EQ(l.stats->cache_bytes, 5u);
+    } else if (l.name == "kubepods.slice/pod1.slice/inherits.scope") {
+      EXPECT_EQ(l.stats->limit_bytes, 1000u);
+    } else {
+      EXPECT_FALSE(l.stats->limit_bytes.has_value()) << l.name;
+    }
+  }
+}
+
+TEST(LeafScanV2, AncestorsAboveTheParentBoundEveryLeaf) {
+  testing::TempTree t;
+  t.write("top/memory.max", "5000\n");
+  t.write("top/kubepods/memory.max", "max\n");
+  t.write("top/kubepods/c/memory.stat", v2_stat(1));
+  Parent parent = t.parent("top/kubepods", Version::kV2);
+  parent.limit_ancestors.emplace_back(
+      ::open((t.root() / "top").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto leaves = scan(parent);
+  ASSERT_EQ(leaves.size(), 1u);
+  EXPECT_EQ(leaves[0].stats->limit_bytes, 5000u);
+}
+
+TEST(OpenParent, RefusesWhatIsNotACgroup) {
+  testing::TempTree t;
+  t.write("file", "x");
+  t.mkdir("dir");
+  auto missing = open_parent((t.root() / "nope").string());
+  ASSERT_TRUE(std::holds_alternative<ParentError>(missing));
+  EXPECT_THAT(std::get<ParentError>(missing).message, ::testing::HasSubstr("does not exist"));
+
+  auto file = open_parent((t.root() / "file").string());
+  ASSERT_TRUE(std::holds_alternative<ParentError>(file));
+  EXPECT_THAT(std::get<ParentError>(file).message, ::testing::HasSubstr("not a directory"));
+
+  auto dir = open_parent((t.root() / "dir").string());
+  ASSERT_TRUE(std::holds_alternative<ParentError>(dir));
+  EXPECT_THAT(std::get<ParentError>(dir).message,
+              ::testing::HasSubstr("not on a cgroup filesystem"));
+
+  std::filesystem::create_directory_symlink(t.root() / "dir", t.root() / "link");
+  auto link = open_parent((t.root() / "link").string());
+  ASSERT_TRUE(std::holds_alternative<ParentError>(link));
+  EXPECT_THAT(std::get<ParentError>(link).message, ::testing::HasSubstr("symlink"));
+}
+
+}  // namespace
+}  // namespace cgmm::cgroup

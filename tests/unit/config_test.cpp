@@ -1,0 +1,150 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace cgmm::app {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Runs parse_config on a command line, with a clean CGMM_* / RUST_LOG environment plus `env`.
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* name : kVars) {
+      unsetenv(name);
+    }
+  }
+  void TearDown() override { SetUp(); }
+
+  std::variant<Config, int> parse(std::initializer_list<std::string> args) {
+    std::vector<std::string> all = {"cgroup-memory-manager"};
+    all.insert(all.end(), args);
+    std::vector<const char*> argv;
+    for (const std::string& a : all) {
+      argv.push_back(a.c_str());
+    }
+    return parse_config(static_cast<int>(argv.size()), argv.data());
+  }
+
+  Config config(std::initializer_list<std::string> args) { return std::get<Config>(parse(args)); }
+
+  // The message of the UsageError the command line causes.
+  std::string usage_error(std::initializer_list<std::string> args) {
+    try {
+      parse(args);
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    ADD_FAILURE() << "no usage error";
+    return "";
+  }
+
+  static constexpr const char* kVars[] = {"CGMM_PARENT",    "CGMM_THRESHOLD",  "CGMM_INTERVAL",
+                                          "CGMM_COOLDOWN",  "CGMM_ONCE",       "CGMM_DRY_RUN",
+                                          "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "RUST_LOG"};
+};
+
+TEST_F(ConfigTest, Defaults) {
+  Config c = config({"--parent", "/x"});
+  EXPECT_EQ(c.parent, "/x");
+  EXPECT_EQ(c.policy.threshold.to_string(), "25%");
+  EXPECT_EQ(c.interval, milliseconds(10'000));
+  EXPECT_EQ(c.policy.cooldown, milliseconds(30'000));
+  EXPECT_FALSE(c.once);
+  EXPECT_FALSE(c.dry_run);
+  EXPECT_EQ(c.log_level, obs::Level::info);
+  EXPECT_EQ(c.log_format, obs::LogFormat::kText);
+}
+
+TEST_F(ConfigTest, TheFamiliarCommandLine) {
+  Config c = config({"--parent", "/p", "--threshold", "40%", "--interval", "5", "--cooldown", "1m",
+                     "--once", "--dry-run", "--log-level", "debug", "--log-format", "json"});
+  EXPECT_EQ(c.policy.threshold.bytes_for(1000), 400u);
+  EXPECT_EQ(c.interval, milliseconds(5000));
+  EXPECT_EQ(c.policy.cooldown, milliseconds(60'000));
+  EXPECT_TRUE(c.once);
+  EXPECT_TRUE(c.dry_run);
+  EXPECT_EQ(c.log_level, obs::Level::debug);
+  EXPECT_EQ(c.log_format, obs::LogFormat::kJson);
+}
+
+TEST_F(ConfigTest, EnvironmentConfiguresAndTheFlagWins) {
+  setenv("CGMM_PARENT", "/from-env", 1);
+  setenv("CGMM_THRESHOLD", "1GiB", 1);
+  setenv("CGMM_INTERVAL", "500ms", 1);
+  setenv("CGMM_DRY_RUN", "true", 1);
+  setenv("CGMM_LOG_FORMAT", "json", 1);
+  Config c = config({"--interval", "2s"});
+  EXPECT_EQ(c.parent, "/from-env");
+  EXPECT_EQ(c.policy.threshold.bytes_for(std::nullopt), 1ULL << 30);
+  EXPECT_EQ(c.interval, milliseconds(2000));
+  EXPECT_TRUE(c.dry_run);
+  EXPECT_EQ(c.log_format, obs::LogFormat::kJson);
+}
+
+TEST_F(ConfigTest, RustLogIsALevelOnlyWhenNoneIsGiven) {
+  setenv("RUST_LOG", "debug", 1);
+  EXPECT_EQ(config({"--parent", "/x"}).log_level, obs::Level::debug);
+  EXPECT_EQ(config({"--parent", "/x", "--log-level", "warn"}).log_level, obs::Level::warn);
+  setenv("CGMM_LOG_LEVEL", "error", 1);
+  EXPECT_EQ(config({"--parent", "/x"}).log_level, obs::Level::err);
+}
+
+TEST_F(ConfigTest, UnreadableRustLogIsIgnoredWithAWarning) {
+  setenv("RUST_LOG", "cgroup_memory_manager=debug,hyper=info", 1);
+  Config c = config({"--parent", "/x"});
+  EXPECT_EQ(c.log_level, obs::Level::info);
+  ASSERT_EQ(c.warnings.size(), 1u);
+  EXPECT_NE(c.warnings[0].find("RUST_LOG"), std::string::npos);
+}
+
+TEST_F(ConfigTest, BadValuesNameTheOptionAndQuoteTheValue) {
+  EXPECT_NE(usage_error({"--parent", "/x", "--threshold", "150%"}).find("--threshold"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--threshold", "abc%"}).find("\"abc%\""),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--threshold", "-5"}).find("\"-5\""), std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--interval", "0"}).find("--interval"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--interval", "0ms"}).find("\"0ms\""),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--cooldown", "-1"}).find("--cooldown"),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--cooldown", "10x"}).find("\"10x\""),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--log-level", "loud"}).find("\"loud\""),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--log-format", "xml"}).find("\"xml\""),
+            std::string::npos);
+  EXPECT_NE(usage_error({"--parent", "/x", "--no-such-flag"}).find("--no-such-flag"),
+            std::string::npos);
+}
+
+TEST_F(ConfigTest, BadEnvironmentValuesAreUsageErrorsToo) {
+  setenv("CGMM_THRESHOLD", "twenty%", 1);
+  EXPECT_NE(usage_error({"--parent", "/x"}).find("\"twenty%\""), std::string::npos);
+}
+
+TEST_F(ConfigTest, HelpAndVersionExitZero) {
+  ::testing::internal::CaptureStdout();
+  auto help = parse({"--help"});
+  auto version = parse({"--version"});
+  std::string out = ::testing::internal::GetCapturedStdout();
+  ASSERT_TRUE(std::holds_alternative<int>(help));
+  EXPECT_EQ(std::get<int>(help), 0);
+  EXPECT_EQ(std::get<int>(version), 0);
+  for (const char* option : {"--parent", "--threshold", "--interval", "--cooldown", "--once",
+                             "--dry-run", "--log-level", "--log-format", "Examples"}) {
+    EXPECT_NE(out.find(option), std::string::npos) << option;
+  }
+  EXPECT_NE(out.find(CGMM_VERSION), std::string::npos);
+}
+
+}  // namespace
+}  // namespace cgmm::app

@@ -1,0 +1,94 @@
+#include "core/decide.h"
+
+#include <gtest/gtest.h>
+
+#include "support/fake_clock.h"
+
+namespace cgmm::core {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr uint64_t kMiB = 1 << 20;
+
+cgroup::MemoryStats stats(uint64_t cache, std::optional<uint64_t> limit) {
+  cgroup::MemoryStats s;
+  s.cache_bytes = cache;
+  s.limit_bytes = limit;
+  return s;
+}
+
+Policy policy(Threshold t = Threshold::percent(25), Duration cooldown = seconds(30)) {
+  return Policy{t, cooldown};
+}
+
+class DecideTest : public ::testing::Test {
+ protected:
+  testing::FakeClock clock_;
+};
+
+TEST_F(DecideTest, OverThresholdWithNoHistoryReclaimsAtOnce) {
+  Decision d = decide(stats(30 * kMiB, 100 * kMiB), policy(), {}, clock_.now());
+  EXPECT_EQ(d.action, Action::kReclaim);
+  EXPECT_EQ(d.reason, Reason::kOverThreshold);
+  EXPECT_EQ(d.threshold_bytes, 25 * kMiB);
+}
+
+TEST_F(DecideTest, ThresholdBoundaryIsNotOver) {
+  EXPECT_EQ(decide(stats(25 * kMiB, 100 * kMiB), policy(), {}, clock_.now()).action, Action::kNone);
+  EXPECT_EQ(decide(stats(25 * kMiB + 1, 100 * kMiB), policy(), {}, clock_.now()).action,
+            Action::kReclaim);
+}
+
+TEST_F(DecideTest, BelowThreshold) {
+  Decision d = decide(stats(kMiB, 100 * kMiB), policy(), {}, clock_.now());
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.reason, Reason::kBelowThreshold);
+}
+
+TEST_F(DecideTest, PercentageWithoutLimitNeverReclaims) {
+  Decision d = decide(stats(900 * kMiB, std::nullopt), policy(), {}, clock_.now());
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.reason, Reason::kNoLimit);
+  EXPECT_FALSE(d.threshold_bytes.has_value());
+}
+
+TEST_F(DecideTest, SizeThresholdAppliesWithoutLimit) {
+  Decision d = decide(stats(900 * kMiB, std::nullopt), policy(Threshold::bytes(512 * kMiB)), {},
+                      clock_.now());
+  EXPECT_EQ(d.action, Action::kReclaim);
+}
+
+TEST_F(DecideTest, CooldownHoldsUntilItHasPassed) {
+  LeafState state;
+  state.last_reclaim = clock_.now();
+  clock_.advance(seconds(29));
+  Decision d = decide(stats(50 * kMiB, 100 * kMiB), policy(), state, clock_.now());
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.reason, Reason::kCooldown);
+
+  clock_.advance(seconds(1));
+  EXPECT_EQ(decide(stats(50 * kMiB, 100 * kMiB), policy(), state, clock_.now()).action,
+            Action::kReclaim);
+}
+
+TEST_F(DecideTest, ZeroCooldownReclaimsEveryTime) {
+  LeafState state;
+  state.last_reclaim = clock_.now();
+  EXPECT_EQ(decide(stats(50 * kMiB, 100 * kMiB), policy(Threshold::percent(25), seconds(0)), state,
+                   clock_.now())
+                .action,
+            Action::kReclaim);
+}
+
+TEST_F(DecideTest, NeverTwoReclaimsInFlight) {
+  LeafState state;
+  state.in_flight = true;
+  state.last_reclaim = clock_.now() - seconds(3600);
+  Decision d = decide(stats(50 * kMiB, 100 * kMiB), policy(), state, clock_.now());
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.reason, Reason::kInFlight);
+}
+
+}  // namespace
+}  // namespace cgmm::core

@@ -1,0 +1,78 @@
+#include "cgroup/memory_stat.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+namespace cgmm::cgroup {
+namespace {
+
+std::string sample(const char* name) {
+  std::ifstream in(std::string(CGMM_TEST_DATA) + "/" + name);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Captured from this kernel: a leaf under a 512 MiB pod that wrote 30 MiB to disk and 5 MiB to
+// /dev/shm.
+TEST(MemoryStatV1, CapturedLeafWithLimit) {
+  auto s = parse_memory_stat(sample("v1-memory.stat-limited"), Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->cache_bytes, 36'798'464u);
+  EXPECT_EQ(s->shmem_bytes, 5'242'880u);
+  EXPECT_EQ(s->limit_bytes, 536'870'912u);
+}
+
+TEST(MemoryStatV1, UnlimitedIsNoLimit) {
+  auto s = parse_memory_stat(sample("v1-memory.stat-unlimited"), Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_FALSE(s->limit_bytes.has_value());
+}
+
+TEST(MemoryStatV1, UsesTheCgroupsOwnKeysNotTotals) {
+  auto s = parse_memory_stat("total_cache 999\ncache 5\nshmem 1\nhierarchical_memory_limit 100\n",
+                             Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->cache_bytes, 5u);
+  EXPECT_EQ(s->limit_bytes, 100u);
+}
+
+TEST(MemoryStatV1, ToleratesUnknownAndMalformedLines) {
+  auto s =
+      parse_memory_stat("new_key 7\ngarbage\ncache notanumber\ncache 42\n\nshmem 3", Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->cache_bytes, 42u);
+  EXPECT_EQ(s->shmem_bytes, 3u);
+  EXPECT_FALSE(s->limit_bytes.has_value());
+}
+
+TEST(MemoryStatV1, MissingCacheIsNotStats) {
+  EXPECT_FALSE(parse_memory_stat("rss 5\n", Version::kV1).has_value());
+  EXPECT_FALSE(parse_memory_stat("", Version::kV1).has_value());
+}
+
+TEST(MemoryStatV2, FileIsTheCache) {
+  auto s = parse_memory_stat(sample("v2-memory.stat"), Version::kV2);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->cache_bytes, 52'523'008u);
+  EXPECT_EQ(s->shmem_bytes, 4'194'304u);
+  EXPECT_FALSE(s->limit_bytes.has_value());  // v2 limits come from memory.max
+}
+
+TEST(MemoryStatV2, V1KeysDoNotCount) {
+  EXPECT_FALSE(parse_memory_stat("cache 5\n", Version::kV2).has_value());
+}
+
+TEST(MemoryMax, NumbersAndMax) {
+  auto max = parse_memory_max("max\n");
+  ASSERT_TRUE(max.has_value());
+  EXPECT_FALSE(max->has_value());
+  EXPECT_EQ(parse_memory_max("1048576\n"), std::optional<std::optional<uint64_t>>(1048576u));
+  EXPECT_FALSE(parse_memory_max("").has_value());
+  EXPECT_FALSE(parse_memory_max("12x").has_value());
+}
+
+}  // namespace
+}  // namespace cgmm::cgroup
