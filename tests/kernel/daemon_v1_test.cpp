@@ -1,0 +1,167 @@
+// The built daemon against real cgroup v1 memory cgroups of this machine. Every assertion on what
+// the daemon did is made on what the kernel reports in memory.stat.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+#include "support/daemon_process.h"
+#include "support/kernel_tree.h"
+
+namespace cgmm::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+// kubepods-like: a burstable pod limited to 200 MiB holding a container with its own 100 MiB limit
+// and one without a limit of its own; a guaranteed pod limited to 120 MiB; a besteffort pod with
+// no limit anywhere.
+constexpr const char* kOwnLimit = "burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/c1";
+constexpr const char* kPodLimit = "burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/c2";
+constexpr const char* kInherits = "pod7d3e91aa-44b0-4f5e-8a61-0f2b9c8e7d21/c4";
+constexpr const char* kNoLimit = "besteffort/pod0a1b2c3d-1111-2222-3333-444455556666/c3";
+
+class DaemonV1 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    CGMM_REQUIRE_KERNEL();
+    tree_ = std::make_unique<KernelTree>();
+    tree_->make("burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11", 200 * kMiB);
+    tree_->make(kOwnLimit, 100 * kMiB);
+    tree_->make(kPodLimit);
+    tree_->make("pod7d3e91aa-44b0-4f5e-8a61-0f2b9c8e7d21", 120 * kMiB);
+    tree_->make(kInherits);
+    tree_->make(kNoLimit);
+  }
+
+  // With --threshold 25%: c1 over (40 of 25 MiB), c2 under (30 of 50 MiB), c4 over through its
+  // pod's limit (40 of 30 MiB), c3 has no limit, so a percentage never applies.
+  void fill_all() {
+    tree_->fill(kOwnLimit, 40);
+    tree_->fill(kPodLimit, 30);
+    tree_->fill(kInherits, 40);
+    tree_->fill(kNoLimit, 60);
+  }
+
+  std::unique_ptr<KernelTree> tree_;
+};
+
+TEST_F(DaemonV1, OncePassReclaimsExactlyTheLeavesOverThreshold) {
+  fill_all();
+  ASSERT_GE(tree_->cache(kOwnLimit), 39 * kMiB);
+
+  RunResult r = run_daemon({"--parent", tree_->root(), "--threshold", "25%", "--once"});
+  ASSERT_EQ(r.code, 0) << r.err;
+
+  EXPECT_LT(tree_->cache(kOwnLimit), 5 * kMiB);
+  EXPECT_LT(tree_->cache(kInherits), 5 * kMiB);
+  EXPECT_GE(tree_->cache(kPodLimit), 29 * kMiB);
+  EXPECT_GE(tree_->cache(kNoLimit), 59 * kMiB);
+  // One row per leaf, and the log says what was reclaimed.
+  EXPECT_THAT(r.out, HasSubstr("c1"));
+  EXPECT_THAT(r.out, HasSubstr("no limit"));
+  EXPECT_THAT(r.out, HasSubstr("below threshold"));
+  EXPECT_THAT(r.err, HasSubstr(std::string("reclaimed ") + "cgmm-test-"));
+}
+
+TEST_F(DaemonV1, SizeThresholdAppliesToLeavesWithoutLimit) {
+  fill_all();
+  RunResult r = run_daemon({"--parent", tree_->root(), "--threshold", "50MiB", "--once"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(tree_->cache(kNoLimit), 5 * kMiB);
+  EXPECT_GE(tree_->cache(kOwnLimit), 39 * kMiB);
+}
+
+TEST_F(DaemonV1, DryRunWritesNothing) {
+  fill_all();
+  const uint64_t before = tree_->cache(kOwnLimit);
+  RunResult r =
+      run_daemon({"--parent", tree_->root(), "--threshold", "1MiB", "--once", "--dry-run"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_GE(tree_->cache(kOwnLimit), before - kMiB);
+  EXPECT_GE(tree_->cache(kInherits), 39 * kMiB);
+  EXPECT_GE(tree_->cache(kNoLimit), 59 * kMiB);
+  EXPECT_THAT(r.out, HasSubstr("would reclaim"));
+}
+
+TEST_F(DaemonV1, RunningDaemonHoldsTheCooldown) {
+  constexpr auto kCooldown = seconds(4);
+  DaemonProcess d({"--parent", tree_->root(), "--interval", "200ms", "--cooldown", "4s"});
+  tree_->fill(kOwnLimit, 40);
+  ASSERT_TRUE(eventually([&] { return tree_->cache(kOwnLimit) < 5 * kMiB; }, seconds(20)))
+      << d.err();
+  const auto first = std::chrono::steady_clock::now();
+
+  // Refilled inside the cooldown: left alone while the cooldown lasts...
+  tree_->fill(kOwnLimit, 40);
+  ASSERT_GE(tree_->cache(kOwnLimit), 39 * kMiB);
+  const bool reclaimed_early =
+      eventually([&] { return tree_->cache(kOwnLimit) < 39 * kMiB; },
+                 std::chrono::duration_cast<milliseconds>(kCooldown - seconds(2)));
+  EXPECT_FALSE(reclaimed_early) << "reclaimed again inside the cooldown";
+
+  // ...and reclaimed once it has passed.
+  ASSERT_TRUE(eventually([&] { return tree_->cache(kOwnLimit) < 5 * kMiB; }, seconds(20)))
+      << d.err();
+  EXPECT_GE(std::chrono::steady_clock::now() - first, kCooldown - seconds(1));
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(seconds(5)), 0);
+}
+
+TEST_F(DaemonV1, NewLeavesAreFoundAndGoneOnesForgotten) {
+  DaemonProcess d({"--parent", tree_->root(), "--interval", "200ms"});
+  ASSERT_TRUE(d.wait_for_log("watching 4 leaf cgroups", seconds(10))) << d.err();
+
+  tree_->make("burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/late");
+  tree_->fill("burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/late", 60);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return tree_->cache("burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/late") < 5 * kMiB;
+      },
+      seconds(20)))
+      << d.err();
+  EXPECT_THAT(d.err(), HasSubstr("/late appeared"));
+
+  ASSERT_EQ(::rmdir(tree_->path(kNoLimit).c_str()), 0);
+  EXPECT_TRUE(d.wait_for_log("/c3 disappeared", seconds(10))) << d.err();
+  EXPECT_TRUE(d.running());
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(seconds(5)), 0);
+}
+
+TEST_F(DaemonV1, SigtermAndSigintEndItPromptlyWithCodeZero) {
+  for (int sig : {SIGTERM, SIGINT}) {
+    DaemonProcess d({"--parent", tree_->root(), "--interval", "60"});
+    ASSERT_TRUE(d.wait_for_log("watching", seconds(10))) << d.err();
+    d.signal(sig);
+    // Generous bound for a loaded machine; the daemon itself wakes at once from its poll.
+    EXPECT_EQ(d.wait(seconds(3)), 0) << "signal " << sig << "\n" << d.err();
+  }
+}
+
+TEST_F(DaemonV1, JsonLogsCarryTheReclaim) {
+  tree_->fill(kOwnLimit, 40);
+  RunResult r = run_daemon({"--parent", tree_->root(), "--once", "--log-format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_LT(tree_->cache(kOwnLimit), 5 * kMiB);
+  EXPECT_THAT(r.err, HasSubstr(R"("event":"reclaim")"));
+  EXPECT_THAT(r.err, HasSubstr(R"("freed_bytes":)"));
+}
+
+TEST(DaemonV1Usage, BadParentIsAUsageError) {
+  CGMM_REQUIRE_KERNEL();
+  RunResult tmp = run_daemon({"--parent", "/tmp"});
+  EXPECT_EQ(tmp.code, 2);
+  EXPECT_THAT(tmp.err, HasSubstr("not on a cgroup filesystem"));
+  RunResult missing = run_daemon({"--parent", "/sys/fs/cgroup/memory/cgmm-no-such-cgroup"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.err, HasSubstr("does not exist"));
+  RunResult cpu = run_daemon({"--parent", "/sys/fs/cgroup/cpu"});
+  EXPECT_EQ(cpu.code, 2);
+  EXPECT_THAT(cpu.err, HasSubstr("not in the memory hierarchy"));
+}
+
+}  // namespace
+}  // namespace cgmm::testing

@@ -1,0 +1,136 @@
+#include "support/kernel_tree.h"
+
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace cgmm::testing {
+
+namespace {
+
+constexpr const char* kMemoryRoot = "/sys/fs/cgroup/memory";
+
+void write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.flush();
+  if (!out) {
+    throw std::runtime_error("cannot write " + path + ": " + std::strerror(errno));
+  }
+}
+
+}  // namespace
+
+std::string kernel_unavailable_reason() {
+  if (::geteuid() != 0) {
+    return "not root: the real-kernel tests create cgroups";
+  }
+  struct statfs fs {};
+  if (::statfs(kMemoryRoot, &fs) != 0 || fs.f_type != CGROUP_SUPER_MAGIC ||
+      ::access((std::string(kMemoryRoot) + "/memory.stat").c_str(), F_OK) != 0) {
+    return std::string("no cgroup v1 memory hierarchy at ") + kMemoryRoot;
+  }
+  if (::access(kMemoryRoot, W_OK) != 0) {
+    return std::string(kMemoryRoot) + " is not writable";
+  }
+  return "";
+}
+
+KernelTree::KernelTree() {
+  static int counter = 0;
+  const std::string id = std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  root_ = std::string(kMemoryRoot) + "/cgmm-test-" + id;
+  // Page cache that reclaim can free must live on a disk filesystem, not tmpfs.
+  scratch_ = "/var/tmp/cgmm-test-" + id;
+  std::filesystem::create_directories(scratch_);
+  if (::mkdir(root_.c_str(), 0755) != 0) {
+    throw std::runtime_error("cannot create " + root_ + ": " + std::strerror(errno));
+  }
+}
+
+KernelTree::~KernelTree() {
+  // Children first. rmdir of a v1 memory cgroup with charged pages moves the charge up.
+  for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
+    ::rmdir(it->c_str());
+  }
+  ::rmdir(root_.c_str());
+  std::error_code ec;
+  std::filesystem::remove_all(scratch_, ec);
+}
+
+void KernelTree::make(const std::string& rel, uint64_t limit_bytes) {
+  std::string current = root_;
+  std::stringstream parts(rel);
+  std::string part;
+  while (std::getline(parts, part, '/')) {
+    current += "/" + part;
+    if (::mkdir(current.c_str(), 0755) == 0) {
+      made_.push_back(current);
+    } else if (errno != EEXIST) {
+      throw std::runtime_error("cannot create " + current + ": " + std::strerror(errno));
+    }
+  }
+  if (limit_bytes > 0) {
+    write_file(current + "/memory.limit_in_bytes", std::to_string(limit_bytes));
+  }
+}
+
+void KernelTree::fill(const std::string& rel, uint64_t mib) {
+  const std::string procs = path(rel) + "/cgroup.procs";
+  const std::string file = scratch_ + "/fill-" + std::to_string(files_++);
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    throw std::runtime_error("fork failed");
+  }
+  if (pid == 0) {
+    // The child moves itself into the cgroup, so the pages it writes are charged there.
+    std::string me = std::to_string(::getpid());
+    FILE* p = std::fopen(procs.c_str(), "w");
+    if (!p || std::fputs(me.c_str(), p) < 0 || std::fclose(p) != 0) {
+      ::_exit(3);
+    }
+    FILE* f = std::fopen(file.c_str(), "w");
+    if (!f) {
+      ::_exit(4);
+    }
+    static char block[1 << 20];
+    std::memset(block, 'x', sizeof block);
+    for (uint64_t i = 0; i < mib; ++i) {
+      if (std::fwrite(block, 1, sizeof block, f) != sizeof block) {
+        ::_exit(5);
+      }
+    }
+    std::fflush(f);
+    ::fsync(::fileno(f));
+    std::fclose(f);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error("filler for " + rel + " failed with status " + std::to_string(status));
+  }
+}
+
+uint64_t KernelTree::stat(const std::string& rel, const std::string& key) const {
+  std::ifstream in(path(rel) + "/memory.stat");
+  std::string k;
+  uint64_t v = 0;
+  while (in >> k >> v) {
+    if (k == key) {
+      return v;
+    }
+  }
+  throw std::runtime_error("no " + key + " in memory.stat of " + rel);
+}
+
+}  // namespace cgmm::testing

@@ -1,0 +1,60 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace cgmm::testing {
+
+// Why the real-kernel tests cannot run here (not root, no writable cgroup v1 memory hierarchy),
+// or empty when they can.
+std::string kernel_unavailable_reason();
+
+// Skips the test with the reason, or fails it when the CI environment variable is set: in CI
+// these tests must run.
+#define CGMM_REQUIRE_KERNEL()                                                           \
+  do {                                                                                  \
+    if (std::string why = ::cgmm::testing::kernel_unavailable_reason(); !why.empty()) { \
+      if (std::getenv("CI")) {                                                          \
+        FAIL() << "real-kernel test cannot run in CI: " << why;                         \
+      }                                                                                 \
+      GTEST_SKIP() << why;                                                              \
+    }                                                                                   \
+  } while (0)
+
+// A tree of real cgroups under /sys/fs/cgroup/memory/cgmm-test-<pid>-<n>, and page cache made in
+// them by short-lived child processes writing files to a scratch directory on disk. Everything is
+// removed on destruction (children first), also when the test failed.
+class KernelTree {
+ public:
+  KernelTree();
+  ~KernelTree();
+  KernelTree(const KernelTree&) = delete;
+  KernelTree& operator=(const KernelTree&) = delete;
+
+  // The absolute path of the tree's root cgroup, to pass as --parent.
+  const std::string& root() const { return root_; }
+  std::string path(const std::string& rel) const { return root_ + "/" + rel; }
+
+  // Creates cgroup `rel` (and missing parents), with a memory limit when `limit_bytes` > 0.
+  void make(const std::string& rel, uint64_t limit_bytes = 0);
+
+  // Writes `mib` MiB of fresh, synced file data from a process inside cgroup `rel`, so that much
+  // clean page cache is charged to it. Each call writes a new file.
+  void fill(const std::string& rel, uint64_t mib);
+
+  // memory.stat of cgroup `rel`: the value of `key`.
+  uint64_t stat(const std::string& rel, const std::string& key) const;
+  uint64_t cache(const std::string& rel) const { return stat(rel, "cache"); }
+
+ private:
+  std::string root_;
+  std::string scratch_;
+  std::vector<std::string> made_;  // in creation order
+  int files_ = 0;
+};
+
+inline constexpr uint64_t kMiB = 1024 * 1024;
+
+}  // namespace cgmm::testing
