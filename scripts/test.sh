@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Sets up (installs missing Debian packages), builds and runs every test: unit, fixture-tree and
+# real-kernel tests (ctest), then the suites that live outside ctest. Run as root on a machine
+# with the cgroup v1 memory controller; exits non-zero if anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export BUILD_DIR=${BUILD_DIR:-build}
+
+scripts/setup.sh || exit 1
+scripts/build.sh || exit 1
+scripts/cleanup-test-cgroups.sh
+
+passed=0
+failed=0
+failures=()
+run_suite() {
+  local name=$1
+  shift
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1))
+  else
+    failed=$((failed + 1))
+    failures+=("$name")
+  fi
+}
+
+run_suite "unit, fs and kernel tests (ctest)" \
+  ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300
+scripts/cleanup-test-cgroups.sh
+
+echo
+if ((failed)); then
+  echo "failed suites: ${failures[*]}"
+fi
+echo "suites: $passed passed, $failed failed"
+((failed == 0))
