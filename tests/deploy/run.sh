@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # helper functions are called through expect and trap
 # Offline checks of everything under deploy/: the kustomize base and overlays render, every rendered
 # object matches the Kubernetes API schema, the rendered DaemonSet keeps its security settings, the
 # YAML is lint-clean, the systemd unit verifies, and the Dockerfile builds the image it promises.
@@ -140,6 +141,10 @@ for o in "${options[@]}"; do
 done
 for default in CGMM_THRESHOLD=25% CGMM_INTERVAL=10 CGMM_COOLDOWN=30 CGMM_LOG_LEVEL=info; do
   expect "environment file shows the default $default" grep -qx "#$default" "$env_file"
+done
+
+for script in postinst prerm postrm; do
+  expect "Debian $script is a valid POSIX shell script" sh -n "$repo/deploy/debian/$script"
 done
 
 # The Dockerfile cannot be built without a container engine; check what it promises.
