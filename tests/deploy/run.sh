@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2317 # helper functions are called through expect and trap
+# Offline checks of everything under deploy/: the kustomize base and overlays render, every rendered
+# object matches the Kubernetes API schema, the rendered DaemonSet keeps its security settings, the
+# YAML is lint-clean, the systemd unit verifies, and the Dockerfile builds the image it promises.
+# Needs no cluster, no container engine and no running systemd.
+# Usage: tests/deploy/run.sh   (as root it installs the missing tools; KUBECTL picks another kubectl)
+# Ends with the line "deploy: N passed, M failed"; exits 1 if anything failed.
+set -uo pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+here=$repo/tests/deploy
+k8s=$repo/deploy/kubernetes
+kubectl=${KUBECTL:-kubectl}
+unit_name=cgroup-memory-manager.service
+unit=$repo/deploy/systemd/$unit_name
+env_file=$repo/deploy/systemd/cgroup-memory-manager.default
+dockerfile=$repo/deploy/docker/Dockerfile
+
+passed=0
+failed=0
+pass() { echo "PASS $1"; passed=$((passed + 1)); }
+fail() { echo "FAIL $1"; failed=$((failed + 1)); }
+# expect NAME COMMAND...: passes when COMMAND succeeds; its output is shown only on failure.
+expect() {
+  local name=$1 out
+  shift
+  if out=$("$@" 2>&1); then pass "$name"; else fail "$name"; printf '%s\n' "$out" | sed 's/^/    /'; fi
+}
+finish() {
+  echo "deploy: $passed passed, $failed failed"
+  ((failed == 0))
+  exit
+}
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# Tools. Debian 12 ships kubectl as kubernetes-client (1.20, whose kustomize the manifests keep to);
+# a kubectl already on the machine is used as it is, since the two packages hold the same file.
+extra=(yamllint)
+command -v "$kubectl" >/dev/null || extra+=(kubernetes-client)
+command -v node >/dev/null || extra+=(nodejs)
+command -v npm >/dev/null || extra+=(npm)
+command -v systemd-analyze >/dev/null || extra+=(systemd)
+if ! "$repo/scripts/setup.sh" "${extra[@]}"; then
+  fail "the tools are installed"
+  finish
+fi
+if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >"$tmp/npm.log" 2>&1; then
+  fail "npm ci in tests/deploy"
+  sed 's/^/    /' "$tmp/npm.log"
+  finish
+fi
+
+# Render every kustomization; the checks below read the rendered output, not the sources.
+declare -A dirs=([base]=base [cgroup-v1]=overlays/cgroup-v1 [cgroup-v2]=overlays/cgroup-v2
+  [podmonitor]=examples/podmonitor)
+rendered=()
+for layout in base cgroup-v1 cgroup-v2 podmonitor; do
+  out=$tmp/$layout.yaml
+  if "$kubectl" kustomize "$k8s/${dirs[$layout]}" >"$out" 2>"$tmp/err" && [[ -s $out ]]; then
+    pass "kubectl kustomize deploy/kubernetes/${dirs[$layout]} renders"
+    rendered+=("$layout=$out")
+  else
+    fail "kubectl kustomize deploy/kubernetes/${dirs[$layout]} renders"
+    sed 's/^/    /' "$tmp/err"
+  fi
+done
+
+# Users pick their own registry and tag with an overlay of their own.
+mkdir -p "$tmp/custom"
+cp -r "$k8s/base" "$tmp/custom/base"
+mkdir -p "$tmp/custom/overlay"
+cat >"$tmp/custom/overlay/kustomization.yaml" <<'EOF'
+bases:
+  - ../base
+images:
+  - name: cgroup-memory-manager
+    newName: registry.example/cgroup-memory-manager
+    newTag: 9.9.9
+EOF
+expect "an overlay's images: entry overrides the image" \
+  bash -c "'$kubectl' kustomize '$tmp/custom/overlay' 2>/dev/null |
+    grep -qx '        image: registry.example/cgroup-memory-manager:9.9.9'"
+
+if ((${#rendered[@]})); then
+  (cd "$here" && node validate.mjs "${rendered[@]}") >"$tmp/validate.log" 2>&1
+  validate_rc=$?
+  cat "$tmp/validate.log"
+  n_pass=$(grep -c '^PASS ' "$tmp/validate.log")
+  n_fail=$(grep -c '^FAIL ' "$tmp/validate.log")
+  passed=$((passed + n_pass))
+  failed=$((failed + n_fail))
+  ((validate_rc != 0 && n_fail == 0)) && fail "validate.mjs ran to the end (exit $validate_rc)"
+fi
+
+expect "yamllint --strict is clean over deploy/" \
+  yamllint --strict -c "$repo/.yamllint" "$repo/deploy" "$repo/.yamllint"
+
+# systemd-analyze verify insists that ExecStart= exists, so it checks a copy pointed at a stub.
+mkdir -p "$tmp/unit" "$tmp/bin"
+printf '#!/bin/sh\nexit 0\n' >"$tmp/bin/cgroup-memory-manager"
+chmod +x "$tmp/bin/cgroup-memory-manager"
+sed "s|^ExecStart=/usr/bin/cgroup-memory-manager|ExecStart=$tmp/bin/cgroup-memory-manager|" \
+  "$unit" >"$tmp/unit/$unit_name"
+verify_unit() {
+  local out
+  out=$(cd "$tmp/unit" && systemd-analyze verify --man=no "$tmp/unit/$unit_name" 2>&1) || {
+    echo "$out"
+    return 1
+  }
+  # Unknown or misspelt keys are only warnings: any output is a failure.
+  [[ -z $out ]] || { echo "$out"; return 1; }
+}
+expect "systemd-analyze verify passes with no warning" verify_unit
+expect "unit starts /usr/bin/cgroup-memory-manager" grep -qx 'ExecStart=/usr/bin/cgroup-memory-manager' "$unit"
+expect "unit reads the optional /etc/default/cgroup-memory-manager" \
+  grep -qx 'EnvironmentFile=-/etc/default/cgroup-memory-manager' "$unit"
+for setting in NoNewPrivileges=yes ProtectSystem=strict ReadWritePaths=/sys/fs/cgroup CapabilityBoundingSet= \
+  AmbientCapabilities= ProtectHome=yes PrivateTmp=yes PrivateDevices=yes \
+  'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' Restart=on-failure; do
+  expect "unit sets $setting" grep -qx "$setting" "$unit"
+done
+expect "unit sets MemoryMax= and RestartSec=" \
+  bash -c "grep -q '^MemoryMax=[0-9]' '$unit' && grep -q '^RestartSec=[0-9]' '$unit'"
+# Either one makes /sys/fs/cgroup read-only, and the daemon exists to write there.
+expect "unit keeps the cgroup hierarchy writable" \
+  bash -c "! grep -Eq '^(ProtectKernelTunables|ProtectControlGroups)=(yes|true|on|1)' '$unit'"
+security_ok() {
+  (cd "$tmp/unit" && systemd-analyze security --offline=yes --threshold=30 --no-pager "$tmp/unit/$unit_name") \
+    >"$tmp/security.log" 2>&1 || { tail -3 "$tmp/security.log"; return 1; }
+}
+expect "systemd-analyze security rates the unit's exposure at most 3.0" security_ok
+sed -n 's/.*Overall exposure level for .*: \([0-9.]* [A-Z]*\).*/    exposure: \1/p' "$tmp/security.log"
+
+options=(PARENT THRESHOLD INTERVAL COOLDOWN DRY_RUN LOG_LEVEL LOG_FORMAT LISTEN RECLAIM_TARGET)
+expect "environment file sets nothing by default" bash -c "! grep -Ev '^(#|$)' '$env_file'"
+for o in "${options[@]}"; do
+  expect "environment file documents CGMM_$o" grep -q "^#CGMM_$o=" "$env_file"
+done
+for default in CGMM_THRESHOLD=25% CGMM_INTERVAL=10 CGMM_COOLDOWN=30 CGMM_LOG_LEVEL=info; do
+  expect "environment file shows the default $default" grep -qx "#$default" "$env_file"
+done
+
+for script in postinst prerm postrm; do
+  expect "Debian $script is a valid POSIX shell script" sh -n "$repo/deploy/debian/$script"
+done
+
+# The Dockerfile cannot be built without a container engine; check what it promises.
+stages=$(grep -E '^FROM ' "$dockerfile")
+expect "image builds on debian:12" bash -c "head -1 <<<'$stages' | grep -qx 'FROM debian:12 AS build'"
+expect "final image is scratch" bash -c "tail -1 <<<'$stages' | grep -qx 'FROM scratch'"
+expect "build stage installs with scripts/setup.sh" grep -q '^RUN scripts/setup.sh' "$dockerfile"
+expect "build stage builds without tests and benchmarks" \
+  grep -q 'scripts/build.sh -DCGMM_TESTS=OFF -DCGMM_BENCH=OFF' "$dockerfile"
+expect "final image holds only the binary" \
+  bash -c "sed -n '/^FROM scratch/,\$p' '$dockerfile' | grep -E '^(COPY|ADD|RUN)' |
+    grep -qx 'COPY --from=build /build/cgroup-memory-manager /usr/bin/cgroup-memory-manager' &&
+    [[ \$(sed -n '/^FROM scratch/,\$p' '$dockerfile' | grep -cE '^(COPY|ADD|RUN)') == 1 ]]"
+expect "entrypoint is the binary in exec form" \
+  grep -qx 'ENTRYPOINT \["/usr/bin/cgroup-memory-manager"\]' "$dockerfile"
+expect "image runs as uid 0 and says why" \
+  bash -c "grep -qx 'USER 0:0' '$dockerfile' && grep -q 'no capability' '$dockerfile'"
+expect "files the Dockerfile copies by name exist" \
+  bash -c "grep -E '^COPY [^-]' '$dockerfile' | awk '{print \$2}' | grep -v '^\.\$' |
+    while read -r f; do [[ -e '$repo'/\$f ]] || { echo \"missing \$f\"; exit 1; }; done"
+expect ".dockerignore keeps build trees, node_modules and .git out of the context" \
+  bash -c "grep -qx '.git' '$repo/.dockerignore' && grep -qx 'build\*/' '$repo/.dockerignore' &&
+    grep -qx '\*\*/node_modules' '$repo/.dockerignore'"
+
+finish

@@ -1,0 +1,213 @@
+// Checks rendered manifests offline: every object against the Kubernetes API schema, and the
+// DaemonSet against the security and scheduling policy the deployment promises.
+// Usage: node validate.mjs LAYOUT=FILE ...   (LAYOUT: base, cgroup-v1, cgroup-v2, podmonitor)
+// Prints one "PASS name" or "FAIL name: reason" line per check; exits 1 if any check failed.
+import { readFileSync } from "node:fs";
+import { parseAllDocuments } from "yaml";
+
+const kExpectedParent = {
+  base: undefined,
+  "cgroup-v1": "/sys/fs/cgroup/memory/kubepods",
+  "cgroup-v2": "/sys/fs/cgroup/kubepods.slice",
+};
+const kKnownEnv = new Set([
+  "CGMM_PARENT", "CGMM_THRESHOLD", "CGMM_INTERVAL", "CGMM_COOLDOWN", "CGMM_DRY_RUN",
+  "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "CGMM_LISTEN", "CGMM_RECLAIM_TARGET",
+]);
+const kImage = "cgroup-memory-manager:0.1.0";
+const kMetricsPort = 9102;
+
+let failures = 0;
+function check(name, fn) {
+  try {
+    const problem = fn();
+    if (problem) throw new Error(problem);
+    console.log(`PASS ${name}`);
+  } catch (e) {
+    failures++;
+    console.log(`FAIL ${name}: ${String(e.message ?? e).split("\n")[0]}`);
+  }
+}
+
+// kubernetes-models lays out one module per kind: <group>/<version>/<Kind>, core group as "v1".
+async function model_for(api_version, kind) {
+  if (api_version === "monitoring.coreos.com/v1") {
+    return (await import(`@kubernetes-models/prometheus-operator/${api_version}/${kind}`))[kind];
+  }
+  return (await import(`kubernetes-models/${api_version}/${kind}`))[kind];
+}
+
+function load(file) {
+  const docs = parseAllDocuments(readFileSync(file, "utf8"));
+  for (const d of docs) if (d.errors.length) throw new Error(`${file}: ${d.errors[0].message}`);
+  return docs.map((d) => d.toJS()).filter((o) => o);
+}
+
+const find = (objs, kind) => objs.filter((o) => o.kind === kind);
+const one = (objs, kind) => {
+  const found = find(objs, kind);
+  if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
+  return found[0];
+};
+
+async function check_schema(layout, objs) {
+  for (const obj of objs) {
+    const name = `${layout}: ${obj.kind}/${obj.metadata?.name} matches the API schema`;
+    let model;
+    try {
+      model = await model_for(obj.apiVersion, obj.kind);
+    } catch {
+      check(name, () => `no schema for ${obj.apiVersion} ${obj.kind}`);
+      continue;
+    }
+    check(name, () => new model(obj).validate());
+  }
+}
+
+function check_workload(layout, objs) {
+  const ns = one(objs, "Namespace").metadata.name;
+  const ds = one(objs, "DaemonSet");
+  const sa = one(objs, "ServiceAccount");
+  const cm = one(objs, "ConfigMap");
+  const pod = ds.spec.template;
+  const spec = pod.spec;
+  const c = spec.containers[0];
+  const sc = c.securityContext ?? {};
+  const psc = spec.securityContext ?? {};
+  const p = (what) => `${layout}: ${what}`;
+
+  check(p("no PodMonitor in the base or overlays (its CRD may be absent)"),
+    () => find(objs, "PodMonitor").length && "PodMonitor rendered");
+  check(p("every namespaced object is in the project namespace"), () => {
+    const stray = objs.filter((o) => o.kind !== "Namespace" && o.metadata.namespace !== ns);
+    return stray.length && `${stray.map((o) => o.kind).join(", ")} outside ${ns}`;
+  });
+  check(p("service account token is not mounted"), () =>
+    (sa.automountServiceAccountToken !== false || spec.automountServiceAccountToken !== false) &&
+    "automountServiceAccountToken is not false on both the ServiceAccount and the pod");
+  check(p("pod uses the service account"), () =>
+    spec.serviceAccountName !== sa.metadata.name && `serviceAccountName ${spec.serviceAccountName}`);
+  check(p("selector matches the pod labels"), () => {
+    const labels = pod.metadata.labels ?? {};
+    const bad = Object.entries(ds.spec.selector.matchLabels).filter(([k, v]) => labels[k] !== v);
+    return bad.length && `label ${bad[0][0]} differs`;
+  });
+  check(p("environment comes from the generated ConfigMap"), () =>
+    !(c.envFrom ?? []).some((e) => e.configMapRef?.name === cm.metadata.name) &&
+    `envFrom does not reference ${cm.metadata.name}`);
+  check(p("ConfigMap holds only options the daemon reads"), () => {
+    const unknown = Object.keys(cm.data).filter((k) => !kKnownEnv.has(k));
+    return unknown.length && `unknown ${unknown.join(", ")}`;
+  });
+  check(p(`CGMM_PARENT is ${kExpectedParent[layout] ?? "left to auto-detection"}`), () =>
+    cm.data.CGMM_PARENT !== kExpectedParent[layout] && `CGMM_PARENT=${cm.data.CGMM_PARENT}`);
+  check(p(`listener is on the metrics port ${kMetricsPort}`), () =>
+    cm.data.CGMM_LISTEN !== `:${kMetricsPort}` && `CGMM_LISTEN=${cm.data.CGMM_LISTEN}`);
+  check(p(`image is ${kImage}`), () => c.image !== kImage && `image ${c.image}`);
+
+  check(p("host /sys/fs/cgroup is mounted read-write at /sys/fs/cgroup"), () => {
+    const vol = (spec.volumes ?? []).find((v) => v.hostPath?.path === "/sys/fs/cgroup");
+    if (!vol) return "no hostPath volume of /sys/fs/cgroup";
+    const m = (c.volumeMounts ?? []).find((vm) => vm.name === vol.name);
+    if (!m || m.mountPath !== "/sys/fs/cgroup") return "not mounted at /sys/fs/cgroup";
+    return m.readOnly && "mounted read-only";
+  });
+  check(p("no other host path is mounted"), () => {
+    const others = (spec.volumes ?? []).filter((v) => v.hostPath && v.hostPath.path !== "/sys/fs/cgroup");
+    return others.length && `hostPath ${others[0].hostPath.path}`;
+  });
+  check(p("no host namespaces"), () =>
+    ["hostPID", "hostIPC", "hostNetwork"].filter((k) => spec[k]).join(", "));
+  check(p("no privileged container"), () =>
+    [...spec.containers, ...(spec.initContainers ?? [])].some((x) => x.securityContext?.privileged) &&
+    "a container is privileged");
+  check(p("runs as uid 0"), () =>
+    (sc.runAsUser ?? psc.runAsUser) !== 0 && `runAsUser ${sc.runAsUser ?? psc.runAsUser}`);
+  check(p("drops every capability and adds none"), () => {
+    const caps = sc.capabilities ?? {};
+    if (JSON.stringify(caps.drop) !== JSON.stringify(["ALL"])) return `drop ${JSON.stringify(caps.drop)}`;
+    return caps.add?.length && `adds ${caps.add.join(", ")}`;
+  });
+  check(p("no privilege escalation"), () =>
+    sc.allowPrivilegeEscalation !== false && "allowPrivilegeEscalation is not false");
+  check(p("read-only root file system"), () =>
+    sc.readOnlyRootFilesystem !== true && "readOnlyRootFilesystem is not true");
+  check(p("seccomp profile RuntimeDefault"), () =>
+    (sc.seccompProfile ?? psc.seccompProfile)?.type !== "RuntimeDefault" && "no RuntimeDefault seccomp profile");
+  check(p("small resource requests and a memory limit"), () => {
+    const r = c.resources ?? {};
+    if (!r.requests?.cpu || !r.requests?.memory) return "missing cpu or memory request";
+    return !r.limits?.memory && "missing memory limit";
+  });
+  check(p(`named port metrics is ${kMetricsPort}`), () =>
+    !(c.ports ?? []).some((x) => x.name === "metrics" && x.containerPort === kMetricsPort) && "no such port");
+  for (const probe of ["livenessProbe", "readinessProbe"]) {
+    check(p(`${probe} is GET /healthz on port metrics`), () => {
+      const g = c[probe]?.httpGet;
+      return (g?.path !== "/healthz" || g?.port !== "metrics") && JSON.stringify(c[probe]);
+    });
+  }
+  check(p("Prometheus scrape annotations"), () => {
+    const a = pod.metadata.annotations ?? {};
+    return (a["prometheus.io/scrape"] !== "true" || a["prometheus.io/port"] !== String(kMetricsPort) ||
+      a["prometheus.io/path"] !== "/metrics") && JSON.stringify(a);
+  });
+  check(p("tolerates every taint"), () =>
+    !(spec.tolerations ?? []).some((t) => t.operator === "Exists" && !t.key && !t.effect) &&
+    "no toleration with operator Exists and no key");
+  check(p("priority class system-node-critical"), () =>
+    spec.priorityClassName !== "system-node-critical" && `priorityClassName ${spec.priorityClassName}`);
+  check(p("rolling update with maxUnavailable"), () =>
+    (ds.spec.updateStrategy?.type !== "RollingUpdate" ||
+      ds.spec.updateStrategy.rollingUpdate?.maxUnavailable === undefined) &&
+    JSON.stringify(ds.spec.updateStrategy));
+}
+
+function check_podmonitor(objs) {
+  const pm = one(objs, "PodMonitor");
+  check("podmonitor: scrapes port metrics at /metrics of the daemon's pods", () => {
+    const ep = pm.spec.podMetricsEndpoints?.[0] ?? {};
+    if (ep.port !== "metrics" || ep.path !== "/metrics") return JSON.stringify(ep);
+    const sel = pm.spec.selector?.matchLabels ?? {};
+    return sel["app.kubernetes.io/name"] !== "cgroup-memory-manager" && JSON.stringify(sel);
+  });
+}
+
+// The schema check is only worth something if it rejects a broken object.
+async function check_validator_rejects() {
+  const DaemonSet = await model_for("apps/v1", "DaemonSet");
+  check("schema validation rejects a DaemonSet with capabilities.drop as a string", () => {
+    const broken = {
+      metadata: { name: "x" },
+      spec: {
+        selector: { matchLabels: { a: "b" } },
+        template: {
+          metadata: { labels: { a: "b" } },
+          spec: { containers: [{ name: "c", image: "i", securityContext: { capabilities: { drop: "ALL" } } }] },
+        },
+      },
+    };
+    try {
+      new DaemonSet(broken).validate();
+    } catch {
+      return undefined;
+    }
+    return "validate() accepted it";
+  });
+}
+
+await check_validator_rejects();
+for (const arg of process.argv.slice(2)) {
+  const [layout, file] = arg.split("=");
+  let objs;
+  try {
+    objs = load(file);
+  } catch (e) {
+    check(`${layout}: rendered output parses as YAML`, () => e.message);
+    continue;
+  }
+  await check_schema(layout, objs);
+  if (layout === "podmonitor") check_podmonitor(objs);
+  else check_workload(layout, objs);
+}
+process.exit(failures ? 1 : 0);
