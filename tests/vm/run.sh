@@ -7,7 +7,7 @@
 #   FILE...       copied to /bin in the guest (e.g. the daemon's static binary; no shared
 #                 libraries exist in the guest).
 # Environment: VM_MEMORY (default 768M), VM_CPUS (2), VM_TIMEOUT seconds (600),
-#              VM_DISK_SIZE (256M), VM_ACCEL (tcg), VM_KEEP_LOG=path to keep the console log.
+#              VM_DISK_SIZE (1G), VM_ACCEL (tcg), VM_KEEP_LOG=path to keep the console log.
 #
 # The guest's /init mounts proc, sysfs, devtmpfs, cgroup2 at /sys/fs/cgroup (with +memory in the
 # root's subtree_control) and a fresh ext4 disk at /mnt (page cache there is reclaimable; the
@@ -48,7 +48,7 @@ file "$busybox" 2>/dev/null | grep -q 'dynamically linked' &&
 memory=${VM_MEMORY:-768M}
 cpus=${VM_CPUS:-2}
 timeout_s=${VM_TIMEOUT:-600}
-disk_size=${VM_DISK_SIZE:-256M}
+disk_size=${VM_DISK_SIZE:-1G}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/cgmm-vm.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
