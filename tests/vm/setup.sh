@@ -22,12 +22,12 @@ fi
 
 resolve_kernel_package() {
   apt-cache depends "$kMetaPackage" 2>/dev/null |
-    awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+    awk '/Depends: linux-image-[0-9]/ { print $2; exit }' || true
 }
 
 package=$(resolve_kernel_package)
 if [[ -z "$package" ]]; then
-  apt-get update -qq
+  apt-get update -qq || true
   package=$(resolve_kernel_package)
 fi
 if [[ -z "$package" ]]; then
@@ -35,7 +35,8 @@ if [[ -z "$package" ]]; then
   exit 1
 fi
 
-work=$(mktemp -d "$cache/tmp.XXXXXX" 2>/dev/null || { mkdir -p "$cache" && mktemp -d "$cache/tmp.XXXXXX"; })
+mkdir -p "$cache"
+work=$(mktemp -d "$cache/tmp.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "vm setup: downloading $package"

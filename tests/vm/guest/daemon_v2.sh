@@ -144,7 +144,7 @@ for leaf in $leaves; do snapshot="$snapshot $(file_of "$leaf")"; done
 
 run_once dry-run --threshold 25% --dry-run
 report "after --dry-run --once"
-set -- $snapshot
+set -- $snapshot # split on purpose: one size per leaf
 for leaf in $leaves; do
   expect_kept "$leaf" "$1" "--dry-run"
   shift
@@ -156,7 +156,7 @@ report "after --once --threshold 25%"
 expect_below "$hot" 8 "--once"
 expect_below "$inherit" 32 "--once"
 expect_below "$big" 32 "--once"
-set -- $snapshot
+set -- $snapshot # split on purpose: one size per leaf
 expect_kept "$cold" "$2" "--once"
 expect_kept "$roomy" "$5" "--once"
 pass "leaves over 25% of their effective limit are reclaimed well below it; leaves under keep their cache"
