@@ -1,0 +1,98 @@
+#!/bin/sh
+# Guest script (busybox ash) for tests/vm/run.sh: proves the cgroup v2 kernel facts the daemon
+# relies on, on a Kubernetes-shaped tree (systemd cgroup driver, containerd). Exits non-zero on
+# the first fact that does not hold; prints the measured numbers either way.
+set -u
+
+readonly kMiB=1048576
+readonly kCg=/sys/fs/cgroup
+readonly kPodUid=0d1c7f4e_8a2b_4c3d_9e5f_6a7b8c9d0e1f
+readonly kCid1=1111111111111111111111111111111111111111111111111111111111111111
+readonly kCid2=2222222222222222222222222222222222222222222222222222222222222222
+
+fail() {
+  echo "FAIL: $*"
+  exit 1
+}
+pass() { echo "ok: $*"; }
+
+# stat_of CGROUP KEY: one value of memory.stat.
+stat_of() { awk -v k="$2" '$1 == k { print $2 }' "$1/memory.stat"; }
+mib() { echo "$(($1 / kMiB)) MiB ($1 bytes)"; }
+
+# write_to FILE VALUE: one write(2) of VALUE; sets write_rc and write_err. ash's builtin echo
+# reports the errno of a failed write ("sh: write error: <strerror>"); its printf does not.
+write_to() {
+  write_err=$({ echo "$2" >"$1"; } 2>&1)
+  write_rc=$?
+}
+
+# fill CGROUP FILE MIB: a process inside CGROUP writes MIB MiB of clean page cache to FILE.
+fill() {
+  sh -c 'echo $$ >"$1/cgroup.procs" && dd if=/dev/zero of="$2" bs=1M count="$3" 2>/dev/null && sync' \
+    fill "$1" "$2" "$3" || fail "could not write $3 MiB to $2 from $1"
+}
+
+echo "kernel $(uname -r)"
+
+grep -qw memory "$kCg/cgroup.controllers" || fail "memory controller not available in cgroup2"
+grep -qw memory "$kCg/cgroup.subtree_control" || fail "+memory not in the root's subtree_control"
+pass "+memory enabled in $kCg/cgroup.subtree_control"
+
+kubepods=$kCg/kubepods.slice
+burstable=$kubepods/kubepods-burstable.slice
+pod=$burstable/kubepods-burstable-pod$kPodUid.slice
+leaf1=$pod/cri-containerd-$kCid1.scope
+leaf2=$pod/cri-containerd-$kCid2.scope
+for dir in "$kubepods" "$burstable" "$pod"; do
+  mkdir "$dir" || fail "mkdir $dir"
+  echo +memory >"$dir/cgroup.subtree_control" || fail "enable +memory in $dir"
+done
+mkdir "$leaf1" "$leaf2" || fail "mkdir leaves"
+echo 256M >"$pod/memory.max" || fail "set memory.max on the pod slice"
+[ "$(cat "$pod/memory.max")" = $((256 * kMiB)) ] || fail "pod memory.max reads $(cat "$pod/memory.max")"
+for leaf in "$leaf1" "$leaf2"; do
+  [ -f "$leaf/memory.stat" ] || fail "no memory.stat in $leaf"
+  [ -f "$leaf/memory.reclaim" ] || fail "no memory.reclaim in $leaf"
+  [ "$(cat "$leaf/memory.max")" = max ] || fail "leaf memory.max is $(cat "$leaf/memory.max"), want max"
+done
+pass "tree ${leaf1#"$kCg"/} and a second leaf; memory.max $(cat "$pod/memory.max") on the pod slice only"
+
+before=$(stat_of "$leaf1" file)
+fill "$leaf1" /mnt/leaf1.dat 40
+filled=$(stat_of "$leaf1" file)
+rise=$((filled - before))
+echo "leaf1 file before: $(mib "$before"), after writing 40 MiB: $(mib "$filled"), rise $(mib "$rise")"
+[ "$rise" -ge $((36 * kMiB)) ] && [ "$rise" -le $((48 * kMiB)) ] ||
+  fail "file of leaf1 rose by $rise bytes, want about 40 MiB"
+[ -z "$(cat "$leaf1/cgroup.procs")" ] || fail "leaf1 still has processes"
+pass "40 MiB written from inside leaf1 is charged to its memory.stat file"
+
+write_to "$leaf1/memory.reclaim" 20M
+[ "$write_rc" -eq 0 ] || fail "echo 20M > memory.reclaim failed: $write_err"
+reclaimed=$(stat_of "$leaf1" file)
+echo "leaf1 file before memory.reclaim 20M: $(mib "$filled"), after: $(mib "$reclaimed"), dropped $(mib $((filled - reclaimed)))"
+[ $((filled - reclaimed)) -ge $((18 * kMiB)) ] || fail "memory.reclaim 20M dropped file by only $((filled - reclaimed)) bytes"
+pass "memory.reclaim 20M drops file by at least 20M (may overshoot)"
+
+write_to "$leaf1/memory.reclaim" "10M swappiness=0"
+echo "write '10M swappiness=0' to memory.reclaim: exit $write_rc, printed: $write_err"
+[ "$write_rc" -ne 0 ] || fail "swappiness=0 was accepted; this kernel was expected to reject it"
+case $write_err in
+  *"Invalid argument"*) pass "memory.reclaim rejects swappiness= with EINVAL on $(uname -r)" ;;
+  *) fail "swappiness=0 failed with something other than EINVAL" ;;
+esac
+
+fill "$leaf2" /mnt/leaf2.dat 8
+small=$(stat_of "$leaf2" file)
+write_to "$leaf2/memory.reclaim" 64M
+after=$(stat_of "$leaf2" file)
+echo "write 64M to memory.reclaim of leaf2 holding $(mib "$small"): exit $write_rc, printed: $write_err; file after: $(mib "$after")"
+[ "$write_rc" -ne 0 ] || fail "asking for more than is reclaimable succeeded"
+case $write_err in
+  *"Resource temporarily unavailable"*) pass "memory.reclaim beyond what is reclaimable fails with EAGAIN (partial success)" ;;
+  *) fail "over-asking memory.reclaim failed with something other than EAGAIN" ;;
+esac
+[ "$after" -lt "$small" ] || fail "the partial reclaim freed nothing"
+
+echo "all kernel facts hold"
