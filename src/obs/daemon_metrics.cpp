@@ -10,7 +10,9 @@ const std::vector<double> kScanBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 const std::vector<double> kReclaimBuckets = {0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
                                              2.5,   5,    10,   30,  60,   120};
 
-constexpr std::string_view kLeafLabelNames[] = {"cgroup", "pod_uid", "container_id", "qos"};
+// A C array, as Registry::gauge_family deduces the label count from one.
+constexpr std::string_view kLeafLabelNames[] = {  // NOLINT(modernize-avoid-c-arrays)
+    "cgroup", "pod_uid", "container_id", "qos"};
 
 GaugeFamily<4>::LabelValues values_of(const LeafLabels& leaf) {
   return {leaf.cgroup, leaf.pod_uid, leaf.container_id, leaf.qos};

@@ -22,7 +22,7 @@ struct HttpServerOptions {
   // Connections beyond this many are accepted and closed at once.
   std::size_t max_connections = 16;
   // Request line and headers; larger requests get 431.
-  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_header_bytes = std::size_t{8} * 1024;
   // From accept to the end of the response; a client that is not done by then is dropped
   // (with a 408 if it had not sent a whole request).
   std::chrono::milliseconds request_timeout{5000};

@@ -203,20 +203,24 @@ class Registry {
   }
 
   // The label names deduce N: counter_family("x_total", "...", {"result"}) is a CounterFamily<1>.
+  // Only an array reference lets a braced list deduce N, hence the C arrays below.
   template <std::size_t N>
-  CounterFamily<N>& counter_family(std::string name, std::string help,
-                                   const std::string_view (&label_names)[N]) {
+  CounterFamily<N>& counter_family(
+      std::string name, std::string help,
+      const std::string_view (&label_names)[N]) {  // NOLINT(modernize-avoid-c-arrays)
     return add<Counter, N>(std::move(name), std::move(help), to_array(label_names), {});
   }
   template <std::size_t N>
-  GaugeFamily<N>& gauge_family(std::string name, std::string help,
-                               const std::string_view (&label_names)[N]) {
+  GaugeFamily<N>& gauge_family(
+      std::string name, std::string help,
+      const std::string_view (&label_names)[N]) {  // NOLINT(modernize-avoid-c-arrays)
     return add<Gauge, N>(std::move(name), std::move(help), to_array(label_names), {});
   }
   template <std::size_t N>
-  HistogramFamily<N>& histogram_family(std::string name, std::string help,
-                                       const std::string_view (&label_names)[N],
-                                       std::vector<double> upper_bounds) {
+  HistogramFamily<N>& histogram_family(
+      std::string name, std::string help,
+      const std::string_view (&label_names)[N],  // NOLINT(modernize-avoid-c-arrays)
+      std::vector<double> upper_bounds) {
     return add<Histogram, N>(std::move(name), std::move(help), to_array(label_names),
                              std::move(upper_bounds));
   }
@@ -237,7 +241,8 @@ class Registry {
   }
 
   template <std::size_t N>
-  static std::array<std::string, N> to_array(const std::string_view (&names)[N]) {
+  static std::array<std::string, N> to_array(
+      const std::string_view (&names)[N]) {  // NOLINT(modernize-avoid-c-arrays)
     std::array<std::string, N> result;
     for (std::size_t i = 0; i < N; ++i) {
       result[i] = std::string(names[i]);
