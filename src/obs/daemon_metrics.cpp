@@ -69,20 +69,21 @@ void DaemonMetrics::record_reclaim(const LeafLabels& leaf, std::string_view resu
   reclaimed_bytes_.inc(static_cast<double>(bytes));
   reclaim_duration_.observe(duration.count());
   const std::chrono::duration<double> since_epoch = at.time_since_epoch();
-  leaf_last_reclaim_.series(values_of(leaf)).set(since_epoch.count());
+  leaf_last_reclaim_.update(values_of(leaf), [&](Gauge& g) { g.set(since_epoch.count()); });
 }
 
 void DaemonMetrics::set_leaf(const LeafLabels& leaf, std::uint64_t cache_bytes,
                              std::optional<std::uint64_t> limit_bytes,
                              std::uint64_t threshold_bytes) {
   const auto values = values_of(leaf);
-  leaf_cache_.series(values).set(static_cast<double>(cache_bytes));
+  const auto set = [](double value) { return [value](Gauge& g) { g.set(value); }; };
+  leaf_cache_.update(values, set(static_cast<double>(cache_bytes)));
   if (limit_bytes) {
-    leaf_limit_.series(values).set(static_cast<double>(*limit_bytes));
+    leaf_limit_.update(values, set(static_cast<double>(*limit_bytes)));
   } else {
     leaf_limit_.remove(values);
   }
-  leaf_threshold_.series(values).set(static_cast<double>(threshold_bytes));
+  leaf_threshold_.update(values, set(static_cast<double>(threshold_bytes)));
 }
 
 void DaemonMetrics::retain_leaves(const std::function<bool(std::string_view cgroup)>& keep) {

@@ -39,7 +39,8 @@ class DaemonMetrics {
                 std::optional<std::uint64_t> limit_bytes, std::uint64_t threshold_bytes);
 
   // Drops every per-leaf series of cgroups for which `keep` is false; vanished cgroups must not
-  // linger in the exposition.
+  // linger in the exposition. Call it every scan: a reclaim that finishes after its cgroup
+  // vanished records the leaf again.
   void retain_leaves(const std::function<bool(std::string_view cgroup)>& keep);
   void forget_leaf(std::string_view cgroup);
 

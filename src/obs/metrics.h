@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 // A small metric registry rendering the Prometheus text exposition format 0.0.4. All metric
@@ -111,7 +112,7 @@ class Family final : public FamilyBase {
         upper_bounds_(std::move(upper_bounds)) {}
 
   // The series with these label values, created at zero on first use. The reference stays valid
-  // until that series is removed.
+  // until that series is removed; a family whose series another thread removes wants update().
   template <class... Values>
   requires(sizeof...(Values) == N && (std::convertible_to<Values, std::string_view> &&
                                       ...)) Metric& with(const Values&... values) {
@@ -125,6 +126,18 @@ class Family final : public FamilyBase {
       it = series_.emplace(values, make_metric()).first;
     }
     return *it->second;
+  }
+
+  // Runs `update(metric)` on the series under the family's lock, so it cannot race a remove()
+  // on another thread; use it where series come and go.
+  template <class Update>
+  void update(const LabelValues& values, Update&& update) {
+    const std::lock_guard lock(mutex_);
+    auto it = series_.find(values);
+    if (it == series_.end()) {
+      it = series_.emplace(values, make_metric()).first;
+    }
+    std::forward<Update>(update)(*it->second);
   }
 
   void remove(const LabelValues& values) {

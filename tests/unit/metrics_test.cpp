@@ -166,6 +166,7 @@ TEST(MetricsRegistry, ConcurrentUpdatesAndRendersLoseNothing) {
         counter.inc();
         histogram.observe(0.5);
         family.with("/" + std::to_string(t)).set(i);
+        family.update({"/gone"}, [](Gauge& g) { g.inc(); });
         family.remove({"/gone"});
       }
     });
