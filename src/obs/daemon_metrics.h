@@ -1,0 +1,61 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "obs/metrics.h"
+
+namespace cgmm::obs {
+
+// Labels of the per-leaf series. pod_uid, container_id and qos are empty outside Kubernetes.
+struct LeafLabels {
+  std::string cgroup;
+  std::string pod_uid;
+  std::string container_id;
+  std::string qos;
+};
+
+// The daemon's metrics (prefix cgmm_), registered in the given registry. Safe to call from the
+// scan thread and reclaim workers while the HTTP thread renders.
+class DaemonMetrics {
+ public:
+  DaemonMetrics(Registry& registry, std::string_view version);
+
+  void record_scan(std::chrono::duration<double> duration, std::size_t leaves);
+  void record_error(std::string_view kind);
+
+  // `result` is a short fixed word (e.g. "ok", "partial", "failed"); `at` is when it finished.
+  void record_reclaim(const LeafLabels& leaf, std::string_view result, std::uint64_t bytes,
+                      std::chrono::duration<double> duration,
+                      std::chrono::system_clock::time_point at);
+
+  // A leaf without a limit (nullopt) has no leaf_limit_bytes series.
+  void set_leaf(const LeafLabels& leaf, std::uint64_t cache_bytes,
+                std::optional<std::uint64_t> limit_bytes, std::uint64_t threshold_bytes);
+
+  // Drops every per-leaf series of cgroups for which `keep` is false; vanished cgroups must not
+  // linger in the exposition. Call it every scan: a reclaim that finishes after its cgroup
+  // vanished records the leaf again.
+  void retain_leaves(const std::function<bool(std::string_view cgroup)>& keep);
+  void forget_leaf(std::string_view cgroup);
+
+ private:
+  Counter& scans_;
+  Histogram& scan_duration_;
+  Gauge& leaves_;
+  CounterFamily<1>& reclaims_;
+  Counter& reclaimed_bytes_;
+  Histogram& reclaim_duration_;
+  CounterFamily<1>& errors_;
+  GaugeFamily<4>& leaf_cache_;
+  GaugeFamily<4>& leaf_limit_;
+  GaugeFamily<4>& leaf_threshold_;
+  GaugeFamily<4>& leaf_last_reclaim_;
+};
+
+}  // namespace cgmm::obs

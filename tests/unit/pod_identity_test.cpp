@@ -1,0 +1,163 @@
+#include "k8s/pod_identity.h"
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace cgmm::k8s {
+
+void PrintTo(const PodIdentity& id, std::ostream* os) {
+  *os << "{pod_uid=" << id.pod_uid << " container_id=" << id.container_id
+      << " qos=" << to_string(id.qos) << " runtime=" << to_string(id.runtime) << "}";
+}
+
+namespace {
+
+const std::string kUid = "0f3c1a2b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
+const std::string kUidSystemd = "0f3c1a2b_4d5e_4f60_8a7b_9c0d1e2f3a4b";
+const std::string kStaticUid = "6c3ee2e5b1c9a8f7d6e5c4b3a2f1e0d9";
+const std::string kId = "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+
+const std::string kV1 = "/sys/fs/cgroup/memory/";
+const std::string kV2 = "/sys/fs/cgroup/";
+
+struct Case {
+  std::string name;
+  std::string path;  // without the mount prefix; each case runs bare, with v1 and with v2
+  std::optional<PodIdentity> expected;
+};
+
+PodIdentity pod(std::string uid, QosClass qos) {
+  return {std::move(uid), "", qos, Runtime::kUnknown};
+}
+
+PodIdentity container(QosClass qos, Runtime runtime, std::string uid = kUid) {
+  return {std::move(uid), kId, qos, runtime};
+}
+
+std::vector<Case> cases() {
+  using enum QosClass;
+  using enum Runtime;
+  return {
+      // cgroupfs driver
+      {"cgroupfs_guaranteed_bare_id", "kubepods/pod" + kUid + "/" + kId,
+       container(kGuaranteed, kUnknown)},
+      {"cgroupfs_burstable_bare_id", "kubepods/burstable/pod" + kUid + "/" + kId,
+       container(kBurstable, kUnknown)},
+      {"cgroupfs_besteffort_bare_id", "kubepods/besteffort/pod" + kUid + "/" + kId,
+       container(kBestEffort, kUnknown)},
+      {"cgroupfs_crio", "kubepods/burstable/pod" + kUid + "/crio-" + kId,
+       container(kBurstable, kCrio)},
+      {"cgroupfs_static_pod", "kubepods/pod" + kStaticUid + "/" + kId,
+       container(kGuaranteed, kUnknown, kStaticUid)},
+      {"cgroupfs_pod_level", "kubepods/besteffort/pod" + kUid, pod(kUid, kBestEffort)},
+      {"cgroupfs_pod_level_guaranteed", "kubepods/pod" + kUid + "/", pod(kUid, kGuaranteed)},
+      {"cgroupfs_crio_conmon", "kubepods/pod" + kUid + "/crio-conmon-" + kId, std::nullopt},
+      {"cgroupfs_nested_kubelet_root", "kubelet/kubepods/burstable/pod" + kUid + "/" + kId,
+       container(kBurstable, kUnknown)},
+
+      // systemd driver
+      {"systemd_containerd_burstable",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
+           ".slice/cri-containerd-" + kId + ".scope",
+       container(kBurstable, kContainerd)},
+      {"systemd_containerd_besteffort",
+       "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidSystemd +
+           ".slice/cri-containerd-" + kId + ".scope",
+       container(kBestEffort, kContainerd)},
+      {"systemd_containerd_guaranteed",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
+       container(kGuaranteed, kContainerd)},
+      {"systemd_crio",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
+           ".slice/crio-" + kId + ".scope",
+       container(kBurstable, kCrio)},
+      {"systemd_docker",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/docker-" + kId + ".scope",
+       container(kGuaranteed, kDocker)},
+      {"systemd_pod_level",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd + ".slice",
+       pod(kUid, kBurstable)},
+      {"systemd_crio_conmon",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
+           ".slice/crio-conmon-" + kId + ".scope",
+       std::nullopt},
+      {"systemd_nested_slice_prefix",
+       "kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
+       "kubelet-kubepods-besteffort-pod" +
+           kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
+       container(kBestEffort, kContainerd)},
+
+      // junk and near misses
+      {"empty", "", std::nullopt},
+      {"not_kubernetes", "system.slice/docker-" + kId + ".scope", std::nullopt},
+      {"kubepods_root", "kubepods", std::nullopt},
+      {"qos_level_only", "kubepods/burstable", std::nullopt},
+      {"systemd_qos_level_only", "kubepods.slice/kubepods-burstable.slice", std::nullopt},
+      {"pod_without_uid", "kubepods/pod/" + kId, std::nullopt},
+      {"uid_not_hex", "kubepods/podxyz-123/" + kId, std::nullopt},
+      {"short_container_id", "kubepods/pod" + kUid + "/3b1f9e0c7d2a", std::nullopt},
+      {"uppercase_container_id", "kubepods/pod" + kUid + "/" + std::string(64, 'A'), std::nullopt},
+      {"nested_below_container", "kubepods/pod" + kUid + "/" + kId + "/init", std::nullopt},
+      {"unknown_child_of_pod", "kubepods/pod" + kUid + "/pause", std::nullopt},
+      {"systemd_unknown_scope",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/runc-" + kId + ".scope", std::nullopt},
+      {"systemd_qos_mismatch",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-besteffort-pod" + kUidSystemd + ".slice",
+       std::nullopt},
+      {"systemd_uid_with_dashes",
+       "kubepods.slice/kubepods-pod" + kUid + ".slice/cri-containerd-" + kId + ".scope",
+       std::nullopt},
+      {"cgroupfs_id_with_scope_suffix", "kubepods/pod" + kUid + "/" + kId + ".scope", std::nullopt},
+  };
+}
+
+class PodIdentityTest : public testing::TestWithParam<Case> {};
+
+TEST_P(PodIdentityTest, ParsesRelativePath) {
+  EXPECT_EQ(parse_pod_identity(GetParam().path), GetParam().expected);
+}
+
+TEST_P(PodIdentityTest, ParsesUnderV1MemoryMount) {
+  EXPECT_EQ(parse_pod_identity(kV1 + GetParam().path), GetParam().expected);
+}
+
+TEST_P(PodIdentityTest, ParsesUnderV2Mount) {
+  EXPECT_EQ(parse_pod_identity(kV2 + GetParam().path), GetParam().expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(Layouts, PodIdentityTest, testing::ValuesIn(cases()),
+                         [](const testing::TestParamInfo<Case>& param_info) {
+                           return param_info.param.name;
+                         });
+
+TEST(PodIdentityDisplayName, ContainerShowsPodUidAndShortId) {
+  const std::string path = kV1 + "kubepods/burstable/pod" + kUid + "/" + kId;
+  EXPECT_EQ(display_name(path), "pod " + kUid + " container 3b1f9e0c7d2a");
+}
+
+TEST(PodIdentityDisplayName, PodLevelCgroupShowsPodUid) {
+  EXPECT_EQ(display_name("kubepods.slice/kubepods-pod" + kUidSystemd + ".slice"), "pod " + kUid);
+}
+
+TEST(PodIdentityDisplayName, AnythingElseKeepsItsPath) {
+  const std::string conmon = "kubepods/pod" + kUid + "/crio-conmon-" + kId;
+  EXPECT_EQ(display_name(conmon), conmon);
+  EXPECT_EQ(display_name("/sys/fs/cgroup/memory/batch/job-7"), "/sys/fs/cgroup/memory/batch/job-7");
+}
+
+TEST(PodIdentityStrings, LabelValuesAreLowercase) {
+  EXPECT_EQ(to_string(QosClass::kGuaranteed), "guaranteed");
+  EXPECT_EQ(to_string(QosClass::kBurstable), "burstable");
+  EXPECT_EQ(to_string(QosClass::kBestEffort), "besteffort");
+  EXPECT_EQ(to_string(Runtime::kContainerd), "containerd");
+  EXPECT_EQ(to_string(Runtime::kCrio), "cri-o");
+  EXPECT_EQ(to_string(Runtime::kDocker), "docker");
+  EXPECT_EQ(to_string(Runtime::kUnknown), "unknown");
+}
+
+}  // namespace
+}  // namespace cgmm::k8s
