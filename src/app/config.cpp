@@ -37,7 +37,7 @@ std::string find_default_parent() {
 constexpr const char* kFooter = R"(
 Every option can also be set with an environment variable CGMM_<OPTION> (CGMM_PARENT,
 CGMM_THRESHOLD, CGMM_INTERVAL, CGMM_COOLDOWN, CGMM_ONCE, CGMM_DRY_RUN, CGMM_LOG_LEVEL,
-CGMM_LOG_FORMAT); the command line wins. RUST_LOG is read as a log level when neither
+CGMM_LOG_FORMAT, CGMM_LISTEN, CGMM_OUTPUT, CGMM_RECLAIM_TARGET); the command line wins. RUST_LOG is read as a log level when neither
 --log-level nor CGMM_LOG_LEVEL is set.
 
 Sizes: a plain number is bytes; KB/MB/GB (powers of 1000) and KiB/MiB/GiB (powers of 1024),
@@ -47,6 +47,7 @@ any case, decimals allowed: 512MiB, 1.5G, 100KB. Durations: a plain number is se
 Examples:
   cgroup-memory-manager --parent /sys/fs/cgroup/memory/kubepods --threshold 25% --interval 10 --cooldown 30
   cgroup-memory-manager --threshold 512MiB --once --dry-run
+  cgroup-memory-manager --listen :9102 --log-format json
 
 Exit codes: 0 done, 1 fatal runtime error, 2 bad usage or configuration.)";
 
@@ -74,6 +75,9 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
   std::string cooldown = "30";
   std::string log_level = "info";
   std::string log_format = "text";
+  std::string listen;
+  std::string output = "table";
+  std::string reclaim_target;
   Config config;
 
   cli.add_option("--parent", parent,
@@ -108,6 +112,20 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
       ->envname("CGMM_LOG_FORMAT")
       ->type_name("FORMAT")
       ->capture_default_str();
+
+  cli.add_option("--listen", listen,
+                 "Serve /metrics and /healthz here: :PORT, IPV4:PORT or [IPV6]:PORT [default: off]")
+      ->envname("CGMM_LISTEN")
+      ->type_name("ADDRESS");
+  cli.add_option("--output", output, "Report format of --once: table or json")
+      ->envname("CGMM_OUTPUT")
+      ->type_name("FORMAT")
+      ->capture_default_str();
+  cli.add_option("--reclaim-target", reclaim_target,
+                 "cgroup v2: reclaim only down to this level (N% of the limit or a size, below the "
+                 "threshold) [default: all page cache]")
+      ->envname("CGMM_RECLAIM_TARGET")
+      ->type_name("N%|SIZE");
 
   try {
     cli.parse(argc, argv);
@@ -147,6 +165,31 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
     throw UsageError("invalid --log-format: " + in_quotes(log_format) + " is not text or json");
   }
   config.log_format = *format;
+  if (!listen.empty()) {
+    try {
+      config.listen = obs::parse_listen_address(listen);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("invalid --listen: ") + e.what());
+    }
+  }
+  if (output == "table") {
+    config.output = Config::Output::kTable;
+  } else if (output == "json") {
+    config.output = Config::Output::kJson;
+  } else {
+    throw UsageError("invalid --output: " + in_quotes(output) + " is not table or json");
+  }
+  if (!reclaim_target.empty()) {
+    config.reclaim_target = require(core::parse_threshold(reclaim_target), "--reclaim-target");
+    const core::Threshold& t = config.policy.threshold;
+    const core::Threshold& r = *config.reclaim_target;
+    // Comparable without a limit when both are sizes or both percentages.
+    if (t.is_percent() == r.is_percent() &&
+        r.bytes_for(1'000'000'000) >= t.bytes_for(1'000'000'000)) {
+      throw UsageError("invalid --reclaim-target: " + in_quotes(reclaim_target) +
+                       " must be lower than the threshold " + t.to_string());
+    }
+  }
   config.parent = parent.empty() ? find_default_parent() : parent;
   return config;
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -7,6 +8,7 @@
 
 #include "core/decide.h"
 #include "core/units.h"
+#include "obs/listen_address.h"
 #include "obs/log.h"
 
 namespace cgmm::app {
@@ -20,6 +22,12 @@ struct Config {
   bool dry_run = false;
   obs::Level log_level = obs::Level::info;
   obs::LogFormat log_format = obs::LogFormat::kText;
+  // Where /metrics and /healthz are served; none by default.
+  std::optional<obs::ListenAddress> listen;
+  // How --once prints its report.
+  enum class Output { kTable, kJson } output = Output::kTable;
+  // v2: reclaim only down to this level instead of the whole page cache.
+  std::optional<core::Threshold> reclaim_target;
   // Things worth a warning that could only be logged once logging is set up.
   std::vector<std::string> warnings;
 };

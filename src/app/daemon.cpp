@@ -1,11 +1,17 @@
 #include "app/daemon.h"
 
+#include <fcntl.h>
 #include <poll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <iostream>
+#include <system_error>
 
+#include "cgroup/files.h"
+#include "k8s/pod_identity.h"
 #include "obs/log.h"
 
 namespace cgmm::app {
@@ -25,9 +31,8 @@ const char* version_name(cgroup::Version v) {
   return v == cgroup::Version::kV1 ? "v1" : "v2";
 }
 
-std::string threshold_text(const core::Policy& policy) {
-  return policy.threshold.is_percent() ? policy.threshold.to_string() + " of each cgroup's limit"
-                                       : policy.threshold.to_string();
+std::string threshold_text(const core::Threshold& t) {
+  return t.is_percent() ? t.to_string() + " of each cgroup's limit" : t.to_string();
 }
 
 std::string limit_text(const std::optional<uint64_t>& limit) {
@@ -52,22 +57,49 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       clock_(clock),
       scanner_(parent_),
       tracker_(config.policy, config.dry_run),
-      pool_(kReclaimWorkers, parent_.version) {}
+      pool_(kReclaimWorkers, parent_.version),
+      telemetry_(config.listen, config.interval) {
+  if (config_.reclaim_target && parent_.version == cgroup::Version::kV1) {
+    throw UsageError(
+        "--reclaim-target needs cgroup v2 (memory.reclaim); on cgroup v1 "
+        "memory.force_empty always reclaims all it can");
+  }
+  if (parent_.version == cgroup::Version::kV2 &&
+      ::faccessat(parent_.fd.get(), cgroup::files::kMemoryReclaim, F_OK, AT_SYMLINK_NOFOLLOW) !=
+          0) {
+    can_reclaim_ = false;
+  }
+  try {
+    telemetry_.start();
+  } catch (const std::system_error& e) {
+    throw UsageError(
+        e.what());  // the --listen address cannot be bound: the configuration must change
+  }
+}
 
 int Daemon::run() {
   log_event(Level::info, "start",
             "starting: parent " + parent_.path + " (cgroup " + version_name(parent_.version) +
-                "), threshold " + threshold_text(config_.policy) + ", interval " +
-                format_duration(config_.interval) + ", cooldown " +
+                "), threshold " + threshold_text(config_.policy.threshold) +
+                (config_.reclaim_target ? ", reclaim down to " + config_.reclaim_target->to_string()
+                                        : "") +
+                ", interval " + format_duration(config_.interval) + ", cooldown " +
                 format_duration(config_.policy.cooldown) + (config_.dry_run ? ", dry run" : "") +
-                (config_.once ? ", one pass" : ""),
+                (config_.once ? ", one pass" : "") +
+                (config_.listen ? ", metrics on " + config_.listen->to_string() : ""),
             {{"parent", parent_.path},
              {"cgroup_version", version_name(parent_.version)},
              {"threshold", config_.policy.threshold.to_string()},
              {"interval_seconds", seconds(config_.interval)},
              {"cooldown_seconds", seconds(config_.policy.cooldown)},
              {"dry_run", config_.dry_run},
+             {"listen", config_.listen ? config_.listen->to_string() : ""},
              {"version", CGMM_VERSION}});
+  if (!can_reclaim_) {
+    log_event(Level::warn, "reclaim_unavailable",
+              "this kernel has no memory.reclaim (cgroup v2 needs Linux 5.19 or later): watching "
+              "and reporting only, nothing will be reclaimed");
+  }
 
   core::TimePoint next = clock_.now();
   for (;;) {
@@ -92,13 +124,77 @@ int Daemon::run() {
   }
   log_event(Level::info, "stop", "stopping");
   pool_.stop();
+  telemetry_.stop();
   return 0;
 }
 
+const Daemon::LeafInfo& Daemon::info(const std::string& name) {
+  auto [it, inserted] = names_.try_emplace(name);
+  if (inserted) {
+    LeafInfo& li = it->second;
+    li.labels.cgroup = name;
+    if (auto id = k8s::parse_pod_identity(name)) {
+      li.labels.pod_uid = id->pod_uid;
+      li.labels.container_id = id->container_id;
+      li.labels.qos = std::string(k8s::to_string(id->qos));
+      li.display = k8s::display_name(*id);
+    } else {
+      li.display = name;
+    }
+  }
+  return it->second;
+}
+
 void Daemon::scan() {
+  const core::TimePoint start = clock_.now();
   scanner_.scan(samples_);
   const core::TickResult r = tracker_.observe(samples_, clock_.now());
+  log_changes(r);
 
+  obs::DaemonMetrics* metrics = telemetry_.metrics();
+  if (config_.once) {
+    report_.clear();
+  }
+  for (size_t i = 0; i < samples_.size(); ++i) {
+    const cgroup::LeafSample& s = samples_[i];
+    const core::Decision& d = r.decisions[i];
+    if (metrics) {
+      if (s.stats) {
+        metrics->set_leaf(info(s.name).labels, s.stats->cache_bytes, s.stats->limit_bytes,
+                          d.threshold_bytes);
+      } else {
+        metrics->record_error("read_stats");
+      }
+    }
+    if (config_.once) {
+      const LeafInfo& li = info(s.name);
+      report_.push_back({s.name,
+                         li.display,
+                         li.labels.pod_uid,
+                         li.labels.container_id,
+                         li.labels.qos,
+                         s.stats,
+                         s.error ? s.error->describe(s.name) : "",
+                         d,
+                         {}});
+    }
+    if (d.action == core::Action::kReclaim) {
+      dispatch(i, d);
+    } else if (s.stats && obs::log_enabled(Level::trace)) {
+      log_event(Level::trace, "decision",
+                info(s.name).display + ": " + core::to_string(d.reason) + " (cache " +
+                    format_bytes(s.stats->cache_bytes) + ")",
+                {{"cgroup", s.name}, {"reason", core::to_string(d.reason)}});
+    }
+  }
+  if (metrics) {
+    metrics->retain_leaves([this](std::string_view cgroup) { return tracker_.contains(cgroup); });
+    metrics->record_scan(clock_.now() - start, samples_.size());
+  }
+  telemetry_.scan_finished();
+}
+
+void Daemon::log_changes(const core::TickResult& r) {
   if (first_scan_) {
     first_scan_ = false;
     log_event(Level::info, "scan_first",
@@ -111,17 +207,21 @@ void Daemon::scan() {
   } else {
     for (size_t i : r.appeared) {
       const cgroup::LeafSample& s = samples_[i];
+      const LeafInfo& li = info(s.name);
       log_event(Level::info, "cgroup_appeared",
                 "cgroup " + s.name + " appeared" +
                     (s.stats ? " (cache " + format_bytes(s.stats->cache_bytes) + ", limit " +
                                    limit_text(s.stats->limit_bytes) + ")"
                              : ""),
-                {{"cgroup", s.name}});
+                {{"cgroup", s.name},
+                 {"pod_uid", li.labels.pod_uid},
+                 {"container_id", li.labels.container_id}});
     }
   }
   for (const std::string& name : r.vanished) {
     log_event(Level::info, "cgroup_vanished", "cgroup " + name + " disappeared",
               {{"cgroup", name}});
+    names_.erase(name);
   }
   for (size_t i : r.error_started) {
     const cgroup::LeafSample& s = samples_[i];
@@ -133,76 +233,97 @@ void Daemon::scan() {
     log_event(Level::info, "cgroup_recovered", "cgroup " + samples_[i].name + " reads again",
               {{"cgroup", samples_[i].name}});
   }
+}
 
-  if (config_.once) {
-    report_.clear();
+uint64_t Daemon::reclaim_amount(const cgroup::MemoryStats& stats) const {
+  // force_empty (v1) takes no amount. On v2 the default mirrors it: all of the page cache.
+  if (!config_.reclaim_target) {
+    return stats.cache_bytes;
   }
-  for (size_t i = 0; i < samples_.size(); ++i) {
-    const core::Decision& d = r.decisions[i];
-    if (d.action == core::Action::kReclaim) {
-      dispatch(i, d);
-    } else if (samples_[i].stats && obs::log_enabled(Level::trace)) {
-      log_event(Level::trace, "decision",
-                samples_[i].name + ": " + core::to_string(d.reason) + " (cache " +
-                    format_bytes(samples_[i].stats->cache_bytes) + ")",
-                {{"cgroup", samples_[i].name}, {"reason", core::to_string(d.reason)}});
-    }
-    if (config_.once) {
-      const cgroup::LeafSample& s = samples_[i];
-      report_.push_back({s.name, s.stats, s.error ? s.error->describe(s.name) : "", d, {}});
-    }
+  std::optional<uint64_t> target = config_.reclaim_target->bytes_for(stats.limit_bytes);
+  if (!target) {
+    return stats.cache_bytes;  // a percentage of no limit: no level to keep
   }
+  return stats.cache_bytes > *target ? stats.cache_bytes - *target : 0;
 }
 
 void Daemon::dispatch(size_t index, const core::Decision& decision) {
   cgroup::LeafSample& s = samples_[index];
+  const LeafInfo& li = info(s.name);
   const uint64_t cache = s.stats->cache_bytes;
+  const uint64_t amount = reclaim_amount(*s.stats);
   const std::string over = "cache " + format_bytes(cache) + " over threshold " +
                            format_bytes(*decision.threshold_bytes) + " (limit " +
                            limit_text(s.stats->limit_bytes) + ")";
   std::initializer_list<obs::Field> fields = {{"cgroup", s.name},
+                                              {"pod_uid", li.labels.pod_uid},
+                                              {"container_id", li.labels.container_id},
                                               {"cache_bytes", cache},
                                               {"threshold_bytes", *decision.threshold_bytes},
-                                              {"limit_bytes", optional_json(s.stats->limit_bytes)}};
-  if (config_.dry_run) {
-    log_event(Level::info, "reclaim_skipped_dry_run", "would reclaim " + s.name + ": " + over,
-              fields);
+                                              {"limit_bytes", optional_json(s.stats->limit_bytes)},
+                                              {"target_bytes", amount}};
+  if (config_.dry_run || !can_reclaim_) {
+    log_event(Level::info, "reclaim_skipped", "would reclaim " + li.display + ": " + over, fields);
+    if (!config_.dry_run) {
+      tracker_.reclaim_finished(s.name, s.inode);  // nothing runs: no reclaim is in flight
+    }
     return;
   }
-  log_event(Level::debug, "reclaim_start", "reclaiming " + s.name + ": " + over, fields);
-  pool_.submit(ReclaimJob{s.name, s.inode, std::move(s.dir), cache, cache, s.stats->limit_bytes});
+  log_event(Level::debug, "reclaim_start", "reclaiming " + li.display + ": " + over, fields);
+  pool_.submit(ReclaimJob{s.name, s.inode, std::move(s.dir), cache, amount, s.stats->limit_bytes});
 }
 
 void Daemon::collect_finished() {
   for (core::ReclaimOutcome& o : pool_.take_finished()) {
     tracker_.reclaim_finished(o.name, o.inode);
     using R = core::ReclaimOutcome::Result;
+    const bool known = tracker_.contains(o.name);
+    const LeafInfo li = known ? info(o.name) : LeafInfo{{o.name, "", "", ""}, o.name};
+    if (obs::DaemonMetrics* m = telemetry_.metrics()) {
+      m->record_reclaim(li.labels, core::to_string(o.result), o.freed_bytes(), o.took,
+                        std::chrono::system_clock::now());
+      if (o.result == R::kFailed) {
+        m->record_error("reclaim");
+      }
+      if (!known) {
+        m->forget_leaf(o.name);
+      }
+    }
     switch (o.result) {
       case R::kDone:
       case R::kPartial:
-        log_event(Level::info, "reclaim",
-                  "reclaimed " + o.name + ": cache " + format_bytes(o.cache_before_bytes) + " -> " +
-                      (o.cache_after_bytes ? format_bytes(*o.cache_after_bytes) : "unknown") +
-                      ", freed " + format_bytes(o.freed_bytes()) + " in " +
-                      format_duration(o.took) +
-                      (o.result == R::kPartial ? " (less than asked)" : ""),
-                  {{"cgroup", o.name},
-                   {"result", core::to_string(o.result)},
-                   {"cache_bytes", o.cache_before_bytes},
-                   {"cache_after_bytes", optional_json(o.cache_after_bytes)},
-                   {"freed_bytes", o.freed_bytes()},
-                   {"duration_seconds", seconds(o.took)}});
+        log_event(
+            Level::info, "reclaim",
+            "reclaimed " + li.display + ": cache " + format_bytes(o.cache_before_bytes) + " -> " +
+                (o.cache_after_bytes ? format_bytes(*o.cache_after_bytes) : "unknown") +
+                ", freed " + format_bytes(o.freed_bytes()) + " in " + format_duration(o.took) +
+                (o.result == R::kPartial
+                     ? " (less than the " + format_bytes(o.target_bytes) + " asked)"
+                     : ""),
+            {{"cgroup", o.name},
+             {"pod_uid", li.labels.pod_uid},
+             {"container_id", li.labels.container_id},
+             {"result", core::to_string(o.result)},
+             {"cache_bytes", o.cache_before_bytes},
+             {"cache_after_bytes", optional_json(o.cache_after_bytes)},
+             {"target_bytes", o.target_bytes},
+             {"freed_bytes", o.freed_bytes()},
+             {"duration_seconds", seconds(o.took)}});
         break;
       case R::kFailed:
         log_event(Level::warn, "reclaim_failed", o.error + ", trying again after the cooldown",
-                  {{"cgroup", o.name}, {"error", o.error}, {"duration_seconds", seconds(o.took)}});
+                  {{"cgroup", o.name},
+                   {"pod_uid", li.labels.pod_uid},
+                   {"container_id", li.labels.container_id},
+                   {"error", o.error},
+                   {"duration_seconds", seconds(o.took)}});
         break;
       case R::kVanished:
         log_event(Level::debug, "reclaim_vanished",
                   "cgroup " + o.name + " disappeared during its reclaim", {{"cgroup", o.name}});
         break;
       case R::kInterrupted:
-        log_event(Level::info, "reclaim_interrupted", "reclaim of " + o.name + " interrupted",
+        log_event(Level::info, "reclaim_interrupted", "reclaim of " + li.display + " interrupted",
                   {{"cgroup", o.name}});
         break;
     }
@@ -251,7 +372,12 @@ int Daemon::finish_once() {
   }
   collect_finished();
   pool_.stop();
-  obs::print_table(std::cout, report_, config_.dry_run);
+  telemetry_.stop();
+  if (config_.output == Config::Output::kJson) {
+    obs::print_json(std::cout, report_, config_.dry_run);
+  } else {
+    obs::print_table(std::cout, report_, config_.dry_run);
+  }
   std::cout.flush();
   return 0;
 }

@@ -2,37 +2,51 @@
 
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "app/config.h"
 #include "app/reclaim_pool.h"
 #include "app/signals.h"
+#include "app/telemetry.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_scan.h"
 #include "core/clock.h"
 #include "core/tracker.h"
+#include "obs/daemon_metrics.h"
 #include "obs/report.h"
 
 namespace cgmm::app {
 
 // The main loop: every interval, discover leaves -> read stats -> decide -> hand reclaims to the
-// pool -> log; between scans, sleep until the next one while collecting finished reclaims and
-// watching for SIGINT/SIGTERM.
+// pool -> record (logs, metrics); between scans, sleep until the next one while collecting
+// finished reclaims and watching for SIGINT/SIGTERM.
 class Daemon {
  public:
   // `signals` must have been created before any thread, so that every thread has them blocked.
+  // Throws UsageError when the configuration does not fit the hierarchy (--reclaim-target on v1)
+  // and std::system_error when --listen cannot be bound.
   Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals, const core::Clock& clock);
 
   // Runs until a stop signal (or after one pass with --once). Returns the exit code.
   int run();
 
  private:
+  // How a leaf is named in logs, metrics and the report.
+  struct LeafInfo {
+    obs::LeafLabels labels;
+    std::string display;  // "pod <uid> container <id>", or the cgroup path
+  };
+
   void scan();
+  void log_changes(const core::TickResult& r);
   void dispatch(size_t index, const core::Decision& decision);
+  uint64_t reclaim_amount(const cgroup::MemoryStats& stats) const;
   void collect_finished();
   // Sleeps until `deadline`, handling finished reclaims. False when a stop signal arrived.
   bool wait_until(core::TimePoint deadline);
   int finish_once();
+  const LeafInfo& info(const std::string& name);
 
   const Config& config_;
   cgroup::Parent parent_;
@@ -41,7 +55,11 @@ class Daemon {
   cgroup::LeafScanner scanner_;
   core::Tracker tracker_;
   ReclaimPool pool_;
+  Telemetry telemetry_;
+  // v2 kernels before 5.19 have no memory.reclaim: the daemon then only watches.
+  bool can_reclaim_ = true;
   std::vector<cgroup::LeafSample> samples_;
+  std::unordered_map<std::string, LeafInfo> names_;
   bool first_scan_ = true;
   std::vector<obs::ReportRow> report_;  // --once only
 };

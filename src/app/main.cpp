@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
     return daemon.run();
   } catch (const app::UsageError& e) {
     return usage_error(e.what());
+
   } catch (const std::exception& e) {
     std::fprintf(stderr, "cgroup-memory-manager: fatal: %s\n", e.what());
     return kExitFatal;

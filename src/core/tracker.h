@@ -36,6 +36,7 @@ class Tracker {
   void reclaim_finished(std::string_view name, uint64_t inode);
 
   size_t size() const { return leaves_.size(); }
+  bool contains(std::string_view name) const { return leaves_.count(std::string(name)) > 0; }
   const Policy& policy() const { return policy_; }
 
  private:

@@ -74,7 +74,7 @@ void DaemonMetrics::record_reclaim(const LeafLabels& leaf, std::string_view resu
 
 void DaemonMetrics::set_leaf(const LeafLabels& leaf, std::uint64_t cache_bytes,
                              std::optional<std::uint64_t> limit_bytes,
-                             std::uint64_t threshold_bytes) {
+                             std::optional<std::uint64_t> threshold_bytes) {
   const auto values = values_of(leaf);
   const auto set = [](double value) { return [value](Gauge& g) { g.set(value); }; };
   leaf_cache_.update(values, set(static_cast<double>(cache_bytes)));
@@ -83,7 +83,11 @@ void DaemonMetrics::set_leaf(const LeafLabels& leaf, std::uint64_t cache_bytes,
   } else {
     leaf_limit_.remove(values);
   }
-  leaf_threshold_.update(values, set(static_cast<double>(threshold_bytes)));
+  if (threshold_bytes) {
+    leaf_threshold_.update(values, set(static_cast<double>(*threshold_bytes)));
+  } else {
+    leaf_threshold_.remove(values);
+  }
 }
 
 void DaemonMetrics::retain_leaves(const std::function<bool(std::string_view cgroup)>& keep) {

@@ -34,9 +34,11 @@ class DaemonMetrics {
                       std::chrono::duration<double> duration,
                       std::chrono::system_clock::time_point at);
 
-  // A leaf without a limit (nullopt) has no leaf_limit_bytes series.
+  // A leaf without a limit (nullopt) has no leaf_limit_bytes series; one without a threshold (a
+  // percentage of no limit) has no leaf_threshold_bytes series.
   void set_leaf(const LeafLabels& leaf, std::uint64_t cache_bytes,
-                std::optional<std::uint64_t> limit_bytes, std::uint64_t threshold_bytes);
+                std::optional<std::uint64_t> limit_bytes,
+                std::optional<std::uint64_t> threshold_bytes);
 
   // Drops every per-leaf series of cgroups for which `keep` is false; vanished cgroups must not
   // linger in the exposition. Call it every scan: a reclaim that finishes after its cgroup

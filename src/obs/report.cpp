@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 namespace cgmm::obs {
 
@@ -41,10 +42,10 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
   constexpr size_t kColumns = 6;
   using Line = std::array<std::string, kColumns>;
   std::vector<Line> lines;
-  lines.push_back({"CGROUP", "CACHE", "LIMIT", "THRESHOLD", "CACHE/LIMIT", "ACTION"});
+  lines.push_back({"NAME", "CACHE", "LIMIT", "THRESHOLD", "CACHE/LIMIT", "ACTION"});
   for (const ReportRow& row : rows) {
     Line l;
-    l[0] = row.name;
+    l[0] = row.display.empty() ? row.name : row.display;
     if (row.stats) {
       const cgroup::MemoryStats& s = *row.stats;
       l[1] = format_bytes(s.cache_bytes);
@@ -88,6 +89,49 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
   if (rows.empty()) {
     out << "(no leaf cgroups)\n";
   }
+}
+
+void print_json(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_run) {
+  using nlohmann::ordered_json;
+  const auto bytes = [](const std::optional<uint64_t>& v) {
+    return v ? ordered_json(*v) : ordered_json(nullptr);
+  };
+  ordered_json list = ordered_json::array();
+  for (const ReportRow& row : rows) {
+    ordered_json j;
+    j["cgroup"] = row.name;
+    j["pod_uid"] = row.pod_uid;
+    j["container_id"] = row.container_id;
+    j["qos"] = row.qos;
+    if (row.stats) {
+      j["cache_bytes"] = row.stats->cache_bytes;
+      j["shmem_bytes"] = row.stats->shmem_bytes;
+      j["limit_bytes"] = bytes(row.stats->limit_bytes);
+      j["threshold_bytes"] = bytes(row.decision.threshold_bytes);
+      j["action"] = row.decision.action == core::Action::kReclaim
+                        ? (dry_run ? "would_reclaim" : "reclaim")
+                        : "none";
+      j["reason"] = core::to_string(row.decision.reason);
+    } else {
+      j["action"] = "none";
+      j["error"] = row.error;
+    }
+    if (row.outcome) {
+      const core::ReclaimOutcome& o = *row.outcome;
+      j["result"] = core::to_string(o.result);
+      j["cache_after_bytes"] = bytes(o.cache_after_bytes);
+      j["freed_bytes"] = o.freed_bytes();
+      j["duration_seconds"] = std::chrono::duration<double>(o.took).count();
+      if (!o.error.empty()) {
+        j["error"] = o.error;
+      }
+    }
+    list.push_back(std::move(j));
+  }
+  ordered_json doc;
+  doc["dry_run"] = dry_run;
+  doc["cgroups"] = std::move(list);
+  out << doc.dump(2) << '\n';
 }
 
 }  // namespace cgmm::obs

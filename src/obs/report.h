@@ -13,7 +13,11 @@ namespace cgmm::obs {
 
 // One leaf in the report of a single pass (--once).
 struct ReportRow {
-  std::string name;
+  std::string name;     // the cgroup path below the parent's parent
+  std::string display;  // "pod <uid> container <id>" for Kubernetes containers, else the path
+  std::string pod_uid;
+  std::string container_id;
+  std::string qos;
   std::optional<cgroup::MemoryStats> stats;  // empty when memory.stat could not be read
   std::string error;
   core::Decision decision;
@@ -23,5 +27,8 @@ struct ReportRow {
 // An aligned table, one row per leaf: cgroup, cache, limit, threshold, cache as a share of the
 // limit, and what happened and why.
 void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_run);
+
+// The same as one JSON document: {"dry_run": ..., "cgroups": [...]}, sizes in exact bytes.
+void print_json(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_run);
 
 }  // namespace cgmm::obs

@@ -1,0 +1,62 @@
+#include "app/telemetry.h"
+
+namespace cgmm::app {
+
+namespace {
+
+int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+Telemetry::Telemetry(const std::optional<obs::ListenAddress>& listen, core::Duration interval)
+    : interval_(interval) {
+  if (!listen) {
+    return;
+  }
+  registry_ = std::make_unique<obs::Registry>();
+  metrics_ = std::make_unique<obs::DaemonMetrics>(*registry_, CGMM_VERSION);
+  obs::HttpServerOptions options;
+  options.address = *listen;
+  server_ = std::make_unique<obs::HttpServer>(options);
+  server_->handle("/metrics", [this] {
+    return obs::HttpResponse{200, std::string(obs::kExpositionContentType), registry_->render()};
+  });
+  server_->handle("/healthz", [this] { return health(); });
+}
+
+void Telemetry::start() {
+  if (server_) {
+    server_->start();
+  }
+}
+
+void Telemetry::stop() {
+  if (server_) {
+    server_->stop();
+  }
+}
+
+void Telemetry::scan_finished() {
+  last_scan_ns_.store(steady_ns(), std::memory_order_relaxed);
+}
+
+obs::HttpResponse Telemetry::health() const {
+  const int64_t last = last_scan_ns_.load(std::memory_order_relaxed);
+  if (last == 0) {
+    return {503, "text/plain; charset=utf-8", "starting: no scan has finished yet\n"};
+  }
+  const auto age = std::chrono::nanoseconds(steady_ns() - last);
+  if (age > 3 * interval_) {
+    return {503, "text/plain; charset=utf-8",
+            "unhealthy: last scan finished " +
+                core::format_duration(std::chrono::duration_cast<core::Duration>(age)) +
+                " ago, more than three intervals\n"};
+  }
+  return {200, "text/plain; charset=utf-8", "ok\n"};
+}
+
+}  // namespace cgmm::app
