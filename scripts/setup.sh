@@ -7,9 +7,6 @@ packages=(
   build-essential cmake pkg-config
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # promtool, which the unit tests use to check the metrics exposition (Debian ships it only
-  # with the server; on a systemd host the package also enables prometheus.service).
-  prometheus
   "$@"
 )
 

@@ -6,7 +6,9 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 export BUILD_DIR=${BUILD_DIR:-build}
 
-scripts/setup.sh || exit 1
+# promtool checks the metrics exposition, and the end-to-end test scrapes with a real Prometheus
+# server (Debian ships promtool only with the server).
+scripts/setup.sh prometheus || exit 1
 scripts/build.sh || exit 1
 scripts/cleanup-test-cgroups.sh
 
@@ -28,6 +30,11 @@ run_suite() {
 run_suite "unit, fs and kernel tests (ctest)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300
 scripts/cleanup-test-cgroups.sh
+run_suite "deployment manifests, unit and image (tests/deploy/run.sh)" tests/deploy/run.sh
+run_suite "Debian package (tests/deploy/package.sh)" tests/deploy/package.sh
+run_suite "cgroup v2 kernel facts in a VM" tests/vm/run.sh tests/vm/guest/kernel_facts.sh
+run_suite "the daemon on cgroup v2 in a VM" \
+  tests/vm/run.sh tests/vm/guest/daemon_v2.sh "$BUILD_DIR/cgroup-memory-manager"
 
 echo
 if ((failed)); then

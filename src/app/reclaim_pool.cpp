@@ -11,6 +11,7 @@
 
 #include "app/signals.h"
 #include "cgroup/leaf_scan.h"
+#include "obs/log.h"
 
 namespace cgmm::app {
 
@@ -95,6 +96,12 @@ core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
     status = reclaimer_.reclaim(job.dir.get(), job.target_bytes);
   }
   out.took = std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - start);
+  if (reclaimer_.take_swappiness_fallback()) {
+    obs::log_event(obs::Level::info, "reclaim_swappiness_unsupported",
+                   "this kernel does not take swappiness= in memory.reclaim (Linux 6.11 and later "
+                   "do); asking for plain amounts from now on, which may also reclaim anonymous "
+                   "memory where there is swap");
+  }
 
   if (!status) {
     const cgroup::IoError& e = status.error();

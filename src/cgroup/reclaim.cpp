@@ -21,7 +21,9 @@ IoResult<ReclaimStatus> Reclaimer::reclaim(int dir_fd, uint64_t target_bytes) {
   if (swappiness_supported()) {
     st = write_file_at(dir_fd, files::kMemoryReclaim, amount + " swappiness=0");
     if (!st && st.error().err == EINVAL) {
-      swappiness_ok_.store(false, std::memory_order_relaxed);
+      if (swappiness_ok_.exchange(false)) {
+        fallback_news_ = true;
+      }
       st = write_file_at(dir_fd, files::kMemoryReclaim, amount);
     }
   } else {

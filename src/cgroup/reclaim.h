@@ -30,9 +30,13 @@ class Reclaimer {
   // False once a kernel has rejected "swappiness=" (v2).
   bool swappiness_supported() const { return swappiness_ok_.load(std::memory_order_relaxed); }
 
+  // True exactly once, after the reclaim that found "swappiness=" rejected: to log it once.
+  bool take_swappiness_fallback() { return fallback_news_.exchange(false); }
+
  private:
   Version version_;
   std::atomic<bool> swappiness_ok_{true};
+  std::atomic<bool> fallback_news_{false};
 };
 
 }  // namespace cgmm::cgroup
