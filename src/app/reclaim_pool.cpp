@@ -1,11 +1,11 @@
 #include "app/reclaim_pool.h"
 
 #include <pthread.h>
-#include <signal.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <stdexcept>
 

@@ -94,38 +94,39 @@ struct Unit {
   uint64_t multiplier;
 };
 
+constexpr uint64_t kK = 1000;
 constexpr uint64_t kKi = 1024;
 constexpr Unit kSizeUnits[] = {
     {"", 1},
     {"b", 1},
-    {"k", 1000},
-    {"kb", 1000},
+    {"k", kK},
+    {"kb", kK},
     {"ki", kKi},
     {"kib", kKi},
-    {"m", 1000 * 1000},
-    {"mb", 1000 * 1000},
+    {"m", kK* kK},
+    {"mb", kK* kK},
     {"mi", kKi* kKi},
     {"mib", kKi* kKi},
-    {"g", 1000ULL * 1000 * 1000},
-    {"gb", 1000ULL * 1000 * 1000},
+    {"g", kK* kK* kK},
+    {"gb", kK* kK* kK},
     {"gi", kKi* kKi* kKi},
     {"gib", kKi* kKi* kKi},
-    {"t", 1000ULL * 1000 * 1000 * 1000},
-    {"tb", 1000ULL * 1000 * 1000 * 1000},
+    {"t", kK* kK* kK* kK},
+    {"tb", kK* kK* kK* kK},
     {"ti", kKi* kKi* kKi* kKi},
     {"tib", kKi* kKi* kKi* kKi},
-    {"p", 1000ULL * 1000 * 1000 * 1000 * 1000},
-    {"pb", 1000ULL * 1000 * 1000 * 1000 * 1000},
+    {"p", kK* kK* kK* kK* kK},
+    {"pb", kK* kK* kK* kK* kK},
     {"pi", kKi* kKi* kKi* kKi* kKi},
     {"pib", kKi* kKi* kKi* kKi* kKi},
-    {"e", 1000ULL * 1000 * 1000 * 1000 * 1000 * 1000},
-    {"eb", 1000ULL * 1000 * 1000 * 1000 * 1000 * 1000},
+    {"e", kK* kK* kK* kK* kK* kK},
+    {"eb", kK* kK* kK* kK* kK* kK},
     {"ei", kKi* kKi* kKi* kKi* kKi* kKi},
     {"eib", kKi* kKi* kKi* kKi* kKi* kKi},
 };
 
 constexpr Unit kDurationUnits[] = {
-    {"", 1000}, {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"min", 60 * 1000}, {"h", 3600 * 1000},
+    {"", kK}, {"ms", 1}, {"s", kK}, {"m", 60 * kK}, {"min", 60 * kK}, {"h", 3600 * kK},
 };
 
 template <size_t N>
