@@ -32,6 +32,7 @@ run_suite "unit, fs and kernel tests (ctest)" \
 scripts/cleanup-test-cgroups.sh
 run_suite "deployment manifests, unit and image (tests/deploy/run.sh)" tests/deploy/run.sh
 run_suite "Debian package (tests/deploy/package.sh)" tests/deploy/package.sh
+run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/image.sh
 run_suite "cgroup v2 kernel facts in a VM" tests/vm/run.sh tests/vm/guest/kernel_facts.sh
 run_suite "the daemon on cgroup v2 in a VM" \
   tests/vm/run.sh tests/vm/guest/daemon_v2.sh "$BUILD_DIR/cgroup-memory-manager"
