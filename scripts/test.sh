@@ -9,7 +9,7 @@ export BUILD_DIR=${BUILD_DIR:-build}
 # promtool checks the metrics exposition, and the end-to-end test scrapes with a real Prometheus
 # server (Debian ships promtool only with the server).
 scripts/setup.sh prometheus || exit 1
-scripts/build.sh || exit 1
+scripts/build.sh -DCGMM_TESTS=ON -DCGMM_BENCH=ON || exit 1
 scripts/cleanup-test-cgroups.sh
 
 passed=0

@@ -58,6 +58,9 @@ const std::vector<std::string>& default_parent_candidates() {
       "/sys/fs/cgroup/memory/kubepods",
       "/sys/fs/cgroup/memory/kubepods.slice",
       "/sys/fs/cgroup/memory/docker",
+      // cgroup v2 (unified) hosts
+      "/sys/fs/cgroup/kubepods.slice",
+      "/sys/fs/cgroup/kubepods",
   };
   return kCandidates;
 }
@@ -82,8 +85,8 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
 
   cli.add_option("--parent", parent,
                  "Parent cgroup whose leaf cgroups are managed "
-                 "[default: first of " +
-                     default_parent_candidates()[0] + ", ...kubepods.slice, ...docker]")
+                 "[default: the first that exists of /sys/fs/cgroup/memory/{kubepods,"
+                 "kubepods.slice,docker}, /sys/fs/cgroup/{kubepods.slice,kubepods}]")
       ->envname("CGMM_PARENT")
       ->type_name("PATH");
   cli.add_option("--threshold", threshold,

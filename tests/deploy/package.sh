@@ -2,14 +2,15 @@
 # shellcheck disable=SC2317 # helper functions are called through expect and trap
 # Builds the Debian package, checks what it holds, installs it on this machine, runs the installed
 # daemon and verifies the installed unit, then removes and purges it and checks nothing is left.
-# Usage: tests/deploy/package.sh   (as root; builds in $BUILD_DIR, default build-package)
+# Usage: tests/deploy/package.sh   (as root; builds in $PACKAGE_BUILD_DIR, default build-package,
+# its own build directory: the package is built with the tests off)
 # It refuses to touch a cgroup-memory-manager package that was installed before it started, and
 # purges the one it installed even when a check fails.
 # Ends with the line "package: N passed, M failed"; exits 1 if anything failed.
 set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-build=$repo/${BUILD_DIR:-build-package}
+build=$repo/${PACKAGE_BUILD_DIR:-build-package}
 name=cgroup-memory-manager
 binary=/usr/bin/$name
 unit=/usr/lib/systemd/system/$name.service

@@ -148,3 +148,16 @@ TEST_F(ConfigTest, HelpAndVersionExitZero) {
 
 }  // namespace
 }  // namespace cgmm::app
+
+namespace cgmm::app {
+namespace {
+
+TEST(DefaultParent, CoversV1AndV2KubernetesLayoutsInOrder) {
+  const std::vector<std::string> expected = {
+      "/sys/fs/cgroup/memory/kubepods", "/sys/fs/cgroup/memory/kubepods.slice",
+      "/sys/fs/cgroup/memory/docker", "/sys/fs/cgroup/kubepods.slice", "/sys/fs/cgroup/kubepods"};
+  EXPECT_EQ(default_parent_candidates(), expected);
+}
+
+}  // namespace
+}  // namespace cgmm::app
