@@ -70,32 +70,33 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+const std::regex kTime(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
+const std::set<std::string> kLevels = {"trace", "debug", "info", "warning", "error"};
+// The events README's "Logs" section lists.
+const std::set<std::string> kEvents = {"start",
+                                       "scan_first",
+                                       "cgroup_found",
+                                       "cgroup_appeared",
+                                       "cgroup_vanished",
+                                       "cgroup_error",
+                                       "cgroup_recovered",
+                                       "reclaim_start",
+                                       "reclaim",
+                                       "reclaim_failed",
+                                       "reclaim_skipped",
+                                       "reclaim_vanished",
+                                       "reclaim_interrupted",
+                                       "reclaim_unavailable",
+                                       "reclaim_swappiness_unsupported",
+                                       "scan_overrun",
+                                       "signal",
+                                       "stop",
+                                       "config_warning",
+                                       "decision"};
+
 // Every line of `log` as a JSON object with the fields every event has; fails the test on any
 // line that is not.
 std::vector<json> parse_json_log(const std::string& log) {
-  static const std::regex kTime(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
-  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warning", "error"};
-  // The events README's "Logs" section lists.
-  static const std::set<std::string> kEvents = {"start",
-                                                "scan_first",
-                                                "cgroup_found",
-                                                "cgroup_appeared",
-                                                "cgroup_vanished",
-                                                "cgroup_error",
-                                                "cgroup_recovered",
-                                                "reclaim_start",
-                                                "reclaim",
-                                                "reclaim_failed",
-                                                "reclaim_skipped",
-                                                "reclaim_vanished",
-                                                "reclaim_interrupted",
-                                                "reclaim_unavailable",
-                                                "reclaim_swappiness_unsupported",
-                                                "scan_overrun",
-                                                "signal",
-                                                "stop",
-                                                "config_warning",
-                                                "decision"};
   std::vector<json> events;
   for (const std::string& line : lines_of(log)) {
     json j = json::parse(line, nullptr, false);

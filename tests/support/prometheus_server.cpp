@@ -1,11 +1,11 @@
 #include "support/prometheus_server.h"
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -23,7 +23,7 @@ using std::chrono::seconds;
 
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
+  return {std::istreambuf_iterator<char>(in), {}};
 }
 
 }  // namespace
@@ -72,6 +72,7 @@ PrometheusServer::PrometheusServer(const std::string& job,
                                      "--web.listen-address=127.0.0.1:" + std::to_string(port_),
                                      "--log.level=warn"};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (std::string& a : args) {
       argv.push_back(a.data());
     }
@@ -129,8 +130,10 @@ std::vector<PromSample> PrometheusServer::query(const std::string& promql) const
       doc["data"].value("resultType", "") != "vector") {
     return {};
   }
+  const nlohmann::json& result = doc["data"]["result"];
   std::vector<PromSample> out;
-  for (const auto& e : doc["data"]["result"]) {
+  out.reserve(result.size());
+  for (const auto& e : result) {
     PromSample s;
     for (const auto& [k, v] : e["metric"].items()) {
       s.labels[k] = v.get<std::string>();

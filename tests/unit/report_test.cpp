@@ -14,9 +14,10 @@ using core::Action;
 using core::Decision;
 using core::Reason;
 using core::ReclaimOutcome;
-using ::testing::HasSubstr;
 
-constexpr uint64_t kMiB = 1024 * 1024;
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
 constexpr const char* kUid = "6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c";
 constexpr const char* kId = "91d0c4e8a2f60123456789abcdef0123456789abcdef0123456789abcdef0123";
 
@@ -70,7 +71,7 @@ std::string json_text(const std::vector<ReportRow>& rows, bool dry_run) {
 
 TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
   const std::vector<ReportRow> rows = {
-      container(8 * kMiB + 100 * 1024, 256 * kMiB, kBelow),
+      container(8 * kMiB + 100 * kKiB, 256 * kMiB, kBelow),
       row("docker/web", cgroup::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
       row("docker/batch", cgroup::MemoryStats{40 * kMiB, 0, std::nullopt}, kNoLimit),
   };
@@ -88,8 +89,8 @@ TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
 TEST(ReportTable, EachActionSaysWhatHappened) {
   ReportRow done = row("a/done", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
   done.outcome = outcome(ReclaimOutcome::Result::kDone, 40 * kMiB, kMiB, 250ms);
-  ReportRow slow = row("a/slow", cgroup::MemoryStats{3 * 1024 * kMiB, 0, std::nullopt}, kOver);
-  slow.outcome = outcome(ReclaimOutcome::Result::kDone, 3 * 1024 * kMiB, 512, 1500ms);
+  ReportRow slow = row("a/slow", cgroup::MemoryStats{3 * kGiB, 0, std::nullopt}, kOver);
+  slow.outcome = outcome(ReclaimOutcome::Result::kDone, 3 * kGiB, 512, 1500ms);
   ReportRow failed = row("a/failed", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
   failed.outcome =
       outcome(ReclaimOutcome::Result::kFailed, 40 * kMiB, std::nullopt, 5ms,
