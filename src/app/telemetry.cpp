@@ -4,16 +4,20 @@ namespace cgmm::app {
 
 namespace {
 
-int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+int64_t to_ns(core::TimePoint t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace
 
-Telemetry::Telemetry(const std::optional<obs::ListenAddress>& listen, core::Duration interval)
-    : interval_(interval) {
+const core::Clock& steady_clock() {
+  static const core::SteadyClock clock;
+  return clock;
+}
+
+Telemetry::Telemetry(const std::optional<obs::ListenAddress>& listen, core::Duration interval,
+                     const core::Clock& clock)
+    : interval_(interval), clock_(clock) {
   if (!listen) {
     return;
   }
@@ -41,15 +45,15 @@ void Telemetry::stop() {
 }
 
 void Telemetry::scan_finished() {
-  last_scan_ns_.store(steady_ns(), std::memory_order_relaxed);
+  last_scan_ns_.store(to_ns(clock_.now()), std::memory_order_relaxed);
 }
 
 obs::HttpResponse Telemetry::health() const {
   const int64_t last = last_scan_ns_.load(std::memory_order_relaxed);
-  if (last == 0) {
+  if (last == kNoScan) {
     return {503, "text/plain; charset=utf-8", "starting: no scan has finished yet\n"};
   }
-  const auto age = std::chrono::nanoseconds(steady_ns() - last);
+  const auto age = std::chrono::nanoseconds(to_ns(clock_.now()) - last);
   if (age > 3 * interval_) {
     return {503, "text/plain; charset=utf-8",
             "unhealthy: last scan finished " +

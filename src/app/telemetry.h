@@ -2,10 +2,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
 
+#include "core/clock.h"
 #include "core/units.h"
 #include "obs/daemon_metrics.h"
 #include "obs/http_server.h"
@@ -14,11 +17,16 @@
 
 namespace cgmm::app {
 
+// The process's steady clock, for callers that inject none.
+const core::Clock& steady_clock();
+
 // Metrics and health, served over HTTP when --listen is given. Without a listener every call is
 // a no-op, so a daemon nobody scrapes pays nothing for per-leaf series.
 class Telemetry {
  public:
-  Telemetry(const std::optional<obs::ListenAddress>& listen, core::Duration interval);
+  // `clock` times the scans for /healthz and must outlive the Telemetry.
+  Telemetry(const std::optional<obs::ListenAddress>& listen, core::Duration interval,
+            const core::Clock& clock = steady_clock());
 
   bool enabled() const { return metrics_ != nullptr; }
   obs::DaemonMetrics* metrics() { return metrics_.get(); }
@@ -30,15 +38,19 @@ class Telemetry {
   // A scan finished now; /healthz is healthy while the last one finished within three intervals.
   void scan_finished();
 
- private:
+  // What /healthz answers now: 503 before the first scan finished and when the last one
+  // finished more than three intervals ago, else 200.
   obs::HttpResponse health() const;
 
+ private:
   core::Duration interval_;
+  const core::Clock& clock_;
   std::unique_ptr<obs::Registry> registry_;
   std::unique_ptr<obs::DaemonMetrics> metrics_;
   std::unique_ptr<obs::HttpServer> server_;
-  // Steady-clock nanoseconds of the last finished scan; 0 before the first.
-  std::atomic<int64_t> last_scan_ns_{0};
+  // clock_'s nanoseconds at the last finished scan; kNoScan before the first.
+  static constexpr int64_t kNoScan = std::numeric_limits<int64_t>::min();
+  std::atomic<int64_t> last_scan_ns_{kNoScan};
 };
 
 }  // namespace cgmm::app

@@ -1,0 +1,237 @@
+// The --once report as a person reads it (the table) and as a program reads it (the JSON).
+#include "obs/report.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+namespace cgmm::obs {
+namespace {
+
+using namespace std::chrono_literals;
+using core::Action;
+using core::Decision;
+using core::Reason;
+using core::ReclaimOutcome;
+
+constexpr uint64_t kKiB = 1024;
+constexpr uint64_t kMiB = 1024 * kKiB;
+constexpr uint64_t kGiB = 1024 * kMiB;
+constexpr const char* kUid = "6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c";
+constexpr const char* kId = "91d0c4e8a2f60123456789abcdef0123456789abcdef0123456789abcdef0123";
+
+ReportRow row(std::string name, std::optional<cgroup::MemoryStats> stats, Decision decision) {
+  ReportRow r;
+  r.name = std::move(name);
+  r.stats = stats;
+  r.decision = decision;
+  return r;
+}
+
+ReportRow container(uint64_t cache, std::optional<uint64_t> limit, Decision decision) {
+  ReportRow r = row(std::string("kubepods/burstable/pod") + kUid + "/" + kId,
+                    cgroup::MemoryStats{cache, 0, limit}, decision);
+  r.display = std::string("pod ") + kUid + " container 91d0c4e8a2f6";
+  r.pod_uid = kUid;
+  r.container_id = kId;
+  r.qos = "burstable";
+  return r;
+}
+
+ReclaimOutcome outcome(ReclaimOutcome::Result result, uint64_t before,
+                       std::optional<uint64_t> after, core::Duration took, std::string error = "") {
+  ReclaimOutcome o;
+  o.result = result;
+  o.cache_before_bytes = before;
+  o.cache_after_bytes = after;
+  o.target_bytes = before;
+  o.took = took;
+  o.error = std::move(error);
+  return o;
+}
+
+const Decision kBelow = {Action::kNone, Reason::kBelowThreshold, 64 * kMiB};
+const Decision kNoLimit = {Action::kNone, Reason::kNoLimit, std::nullopt};
+const Decision kCooldown = {Action::kNone, Reason::kCooldown, 32 * kMiB};
+const Decision kRunning = {Action::kNone, Reason::kInFlight, 32 * kMiB};
+const Decision kOver = {Action::kReclaim, Reason::kOverThreshold, 32 * kMiB};
+
+std::string table(const std::vector<ReportRow>& rows, bool dry_run) {
+  std::ostringstream out;
+  print_table(out, rows, dry_run);
+  return out.str();
+}
+
+std::string json_text(const std::vector<ReportRow>& rows, bool dry_run) {
+  std::ostringstream out;
+  print_json(out, rows, dry_run);
+  return out.str();
+}
+
+TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
+  const std::vector<ReportRow> rows = {
+      container(8 * kMiB + 100 * kKiB, 256 * kMiB, kBelow),
+      row("docker/web", cgroup::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
+      row("docker/batch", cgroup::MemoryStats{40 * kMiB, 0, std::nullopt}, kNoLimit),
+  };
+  EXPECT_EQ(table(rows, true),
+            "NAME                                                                CACHE      LIMIT  "
+            "THRESHOLD  CACHE/LIMIT  ACTION\n"
+            "pod 6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c container 91d0c4e8a2f6   8.1 MiB  256.0 MiB"
+            "   64.0 MiB         3.2%  below threshold\n"
+            "docker/web                                                       40.0 MiB  128.0 MiB"
+            "   32.0 MiB        31.2%  would reclaim\n"
+            "docker/batch                                                     40.0 MiB       none"
+            "          -            -  no limit\n");
+}
+
+TEST(ReportTable, EachActionSaysWhatHappened) {
+  ReportRow done = row("a/done", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  done.outcome = outcome(ReclaimOutcome::Result::kDone, 40 * kMiB, kMiB, 250ms);
+  ReportRow slow = row("a/slow", cgroup::MemoryStats{3 * kGiB, 0, std::nullopt}, kOver);
+  slow.outcome = outcome(ReclaimOutcome::Result::kDone, 3 * kGiB, 512, 1500ms);
+  ReportRow failed = row("a/failed", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  failed.outcome =
+      outcome(ReclaimOutcome::Result::kFailed, 40 * kMiB, std::nullopt, 5ms,
+              "failed to write memory.force_empty of a/failed: Device or resource busy");
+  ReportRow error = row("a/error", std::nullopt, Decision{});
+  error.error = "failed to read memory.stat of a/error: Permission denied";
+  const std::vector<ReportRow> rows = {
+      done,
+      slow,
+      failed,
+      row("a/cooldown", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kCooldown),
+      row("a/running", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kRunning),
+      error,
+  };
+  EXPECT_EQ(table(rows, false),
+            "NAME           CACHE      LIMIT  THRESHOLD  CACHE/LIMIT  ACTION\n"
+            "a/done      40.0 MiB  100.0 MiB   32.0 MiB        40.0%  reclaimed 39.0 MiB in 250ms\n"
+            "a/slow       3.0 GiB       none   32.0 MiB            -  reclaimed 3.0 GiB in 1.5s\n"
+            "a/failed    40.0 MiB  100.0 MiB   32.0 MiB        40.0%  reclaim failed: failed to "
+            "write memory.force_empty of a/failed: Device or resource busy\n"
+            "a/cooldown  40.0 MiB  100.0 MiB   32.0 MiB        40.0%  cooldown\n"
+            "a/running   40.0 MiB  100.0 MiB   32.0 MiB        40.0%  reclaim running\n"
+            "a/error            -          -          -            -  error: failed to read "
+            "memory.stat of a/error: Permission denied\n");
+}
+
+TEST(ReportTable, NoLeavesSaysSo) {
+  EXPECT_EQ(table({}, true),
+            "NAME  CACHE  LIMIT  THRESHOLD  CACHE/LIMIT  ACTION\n(no leaf cgroups)\n");
+}
+
+TEST(ReportJson, DryRunDocumentExactly) {
+  const std::vector<ReportRow> rows = {
+      container(8 * kMiB, 256 * kMiB, kBelow),
+      row("docker/batch", cgroup::MemoryStats{40 * kMiB, 4096, std::nullopt}, kNoLimit),
+      row("docker/web", cgroup::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
+  };
+  EXPECT_EQ(json_text(rows, true), R"({
+  "dry_run": true,
+  "cgroups": [
+    {
+      "cgroup": "kubepods/burstable/pod6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c/91d0c4e8a2f60123456789abcdef0123456789abcdef0123456789abcdef0123",
+      "pod_uid": "6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c",
+      "container_id": "91d0c4e8a2f60123456789abcdef0123456789abcdef0123456789abcdef0123",
+      "qos": "burstable",
+      "cache_bytes": 8388608,
+      "shmem_bytes": 0,
+      "limit_bytes": 268435456,
+      "threshold_bytes": 67108864,
+      "action": "none",
+      "reason": "below threshold"
+    },
+    {
+      "cgroup": "docker/batch",
+      "pod_uid": "",
+      "container_id": "",
+      "qos": "",
+      "cache_bytes": 41943040,
+      "shmem_bytes": 4096,
+      "limit_bytes": null,
+      "threshold_bytes": null,
+      "action": "none",
+      "reason": "no limit"
+    },
+    {
+      "cgroup": "docker/web",
+      "pod_uid": "",
+      "container_id": "",
+      "qos": "",
+      "cache_bytes": 41943040,
+      "shmem_bytes": 0,
+      "limit_bytes": 134217728,
+      "threshold_bytes": 33554432,
+      "action": "would_reclaim",
+      "reason": "reclaim"
+    }
+  ]
+}
+)");
+}
+
+TEST(ReportJson, OutcomesAndErrorsExactly) {
+  ReportRow done = row("a/done", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  done.outcome = outcome(ReclaimOutcome::Result::kDone, 40 * kMiB, kMiB, 250ms);
+  ReportRow failed = row("a/failed", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  failed.outcome = outcome(ReclaimOutcome::Result::kFailed, 40 * kMiB, std::nullopt, 5ms,
+                           "failed to write memory.force_empty of a/failed: Device busy");
+  ReportRow error = row("a/error", std::nullopt, Decision{});
+  error.error = "failed to read memory.stat of a/error: Permission denied";
+  EXPECT_EQ(json_text({done, failed, error}, false), R"({
+  "dry_run": false,
+  "cgroups": [
+    {
+      "cgroup": "a/done",
+      "pod_uid": "",
+      "container_id": "",
+      "qos": "",
+      "cache_bytes": 41943040,
+      "shmem_bytes": 0,
+      "limit_bytes": 104857600,
+      "threshold_bytes": 33554432,
+      "action": "reclaim",
+      "reason": "reclaim",
+      "result": "done",
+      "cache_after_bytes": 1048576,
+      "freed_bytes": 40894464,
+      "duration_seconds": 0.25
+    },
+    {
+      "cgroup": "a/failed",
+      "pod_uid": "",
+      "container_id": "",
+      "qos": "",
+      "cache_bytes": 41943040,
+      "shmem_bytes": 0,
+      "limit_bytes": 104857600,
+      "threshold_bytes": 33554432,
+      "action": "reclaim",
+      "reason": "reclaim",
+      "result": "failed",
+      "cache_after_bytes": null,
+      "freed_bytes": 0,
+      "duration_seconds": 0.005,
+      "error": "failed to write memory.force_empty of a/failed: Device busy"
+    },
+    {
+      "cgroup": "a/error",
+      "pod_uid": "",
+      "container_id": "",
+      "qos": "",
+      "action": "none",
+      "error": "failed to read memory.stat of a/error: Permission denied"
+    }
+  ]
+}
+)");
+}
+
+TEST(ReportJson, NoLeavesIsAnEmptyList) {
+  EXPECT_EQ(json_text({}, true), "{\n  \"dry_run\": true,\n  \"cgroups\": []\n}\n");
+}
+
+}  // namespace
+}  // namespace cgmm::obs
