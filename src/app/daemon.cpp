@@ -58,7 +58,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       scanner_(parent_),
       tracker_(config.policy, config.dry_run),
       pool_(kReclaimWorkers, parent_.version),
-      telemetry_(config.listen, config.interval) {
+      telemetry_(config.listen, config.interval, clock_) {
   if (config_.reclaim_target && parent_.version == cgroup::Version::kV1) {
     throw UsageError(
         "--reclaim-target needs cgroup v2 (memory.reclaim); on cgroup v1 "
