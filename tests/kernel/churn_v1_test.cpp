@@ -1,5 +1,6 @@
 // Many short-lived cgroups and processes under a running daemon, on real cgroup v1: it keeps
 // working, and gives back the file descriptors and memory it used for them.
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -9,7 +10,6 @@
 #include <csignal>
 #include <cstring>
 #include <deque>
-#include <dirent.h>
 #include <fstream>
 
 #include "support/daemon_process.h"
@@ -76,8 +76,8 @@ TEST(ChurnV1, ThousandsOfShortLivedCgroupsLeaveNoFdsOrMemoryBehind) {
   KernelTree tree;
   tree.make("steady", 200 * kMiB);
   tree.make("churn");
-  DaemonProcess d({"--parent", tree.root(), "--threshold", "10MiB", "--interval", "100ms",
-                   "--cooldown", "1s"});
+  DaemonProcess d(
+      {"--parent", tree.root(), "--threshold", "10MiB", "--interval", "100ms", "--cooldown", "1s"});
   ASSERT_TRUE(d.wait_for_log("watching", seconds(10))) << d.err();
   ::usleep(500'000);  // a few scans, so that every lazily built structure exists
   const size_t fds_before = open_fds(d.pid());
@@ -118,8 +118,9 @@ TEST(ChurnV1, ThousandsOfShortLivedCgroupsLeaveNoFdsOrMemoryBehind) {
   for (size_t at = 0; (at = d.err().find(" appeared", at)) != std::string::npos; ++at) {
     ++appeared;
   }
-  std::cout << "daemon saw " << appeared << " cgroups appear; fds " << fds_before << " -> " << fds_after << ", VmRSS " << rss_before
-            << " KiB -> " << rss_after << " KiB after " << kCgroups << " cgroups\n";
+  std::cout << "daemon saw " << appeared << " cgroups appear; fds " << fds_before << " -> "
+            << fds_after << ", VmRSS " << rss_before << " KiB -> " << rss_after << " KiB after "
+            << kCgroups << " cgroups\n";
   RecordProperty("fds_before", static_cast<int>(fds_before));
   RecordProperty("fds_after", static_cast<int>(fds_after));
   RecordProperty("rss_kib_before", static_cast<int>(rss_before));

@@ -101,8 +101,8 @@ TEST_F(ShmemV1, ExcludeShmemLeavesTmpfsAloneAndStillReclaimsDiskCache) {
     }
   }
   // Without the option the same tmpfs leaf is reclaimed (for nothing).
-  RunResult all =
-      run_daemon({"--parent", tree_->root(), "--threshold", "20%", "--once", "--log-format", "json"});
+  RunResult all = run_daemon(
+      {"--parent", tree_->root(), "--threshold", "20%", "--once", "--log-format", "json"});
   ASSERT_EQ(all.code, 0) << all.err;
   EXPECT_EQ(events(all.err, "reclaim", "/tmpfs").size(), 1u) << all.err;
 }

@@ -50,7 +50,7 @@ class SlowReclaimV1 : public ::testing::Test {
   }
 
   std::vector<std::string> args(const std::string& cooldown) const {
-    return {"--parent",   tree_->root(), "--threshold",  "10MiB", "--interval", "100ms",
+    return {"--parent",   tree_->root(), "--threshold",  "10MiB", "--interval",  "100ms",
             "--cooldown", cooldown,      "--log-format", "json",  "--log-level", "debug"};
   }
 
@@ -80,7 +80,8 @@ TEST_F(SlowReclaimV1, OtherLeavesAreReclaimedMeanwhileAndTheSlowOneNeverTwice) {
   const auto sent = std::chrono::steady_clock::now();
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(seconds(5)), 0) << d.err();
-  const auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - sent);
+  const auto took =
+      std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - sent);
   RecordProperty("sigterm_exit_ms", static_cast<int>(took.count()));
   std::cout << "exit after SIGTERM during the held reclaim: " << took.count() << " ms\n";
 }

@@ -92,8 +92,8 @@ void KernelTree::fill(const std::string& rel, uint64_t mib) {
 }
 
 void KernelTree::fill_shm(const std::string& rel, uint64_t mib) {
-  const std::string file = "/dev/shm/" + root_.substr(root_.rfind('/') + 1) + "-" +
-                           std::to_string(files_++);
+  const std::string file =
+      "/dev/shm/" + root_.substr(root_.rfind('/') + 1) + "-" + std::to_string(files_++);
   shm_files_.push_back(file);
   fill_file(rel, file, mib);
 }

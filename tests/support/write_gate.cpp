@@ -7,6 +7,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,7 +16,6 @@
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
-#include <sys/wait.h>
 
 namespace cgmm::testing {
 
@@ -63,8 +63,8 @@ std::function<void()> WriteGate::installer(FdChannel& channel) {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) {
       ::_exit(120);
     }
-    long fd = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                        &prog);
+    long fd =
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
     if (fd < 0 || !channel.send(static_cast<int>(fd))) {
       ::_exit(121);
     }
@@ -113,8 +113,8 @@ void WriteGate::release() {
 
 size_t WriteGate::seen(const std::string& text) const {
   std::lock_guard lock(mu_);
-  return static_cast<size_t>(
-      std::count_if(seen_.begin(), seen_.end(), [&](const std::string& p) { return matches(p, text); }));
+  return static_cast<size_t>(std::count_if(seen_.begin(), seen_.end(),
+                                           [&](const std::string& p) { return matches(p, text); }));
 }
 
 size_t WriteGate::held(const std::string& text) const {
