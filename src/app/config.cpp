@@ -37,8 +37,9 @@ std::string find_default_parent() {
 constexpr const char* kFooter = R"(
 Every option can also be set with an environment variable CGMM_<OPTION> (CGMM_PARENT,
 CGMM_THRESHOLD, CGMM_INTERVAL, CGMM_COOLDOWN, CGMM_ONCE, CGMM_DRY_RUN, CGMM_LOG_LEVEL,
-CGMM_LOG_FORMAT, CGMM_LISTEN, CGMM_OUTPUT, CGMM_RECLAIM_TARGET); the command line wins. RUST_LOG is read as a log level when neither
---log-level nor CGMM_LOG_LEVEL is set.
+CGMM_LOG_FORMAT, CGMM_LISTEN, CGMM_OUTPUT, CGMM_RECLAIM_TARGET, CGMM_EXCLUDE_SHMEM); the
+command line wins. RUST_LOG is read as a log level when neither --log-level nor CGMM_LOG_LEVEL
+is set.
 
 Sizes: a plain number is bytes; KB/MB/GB (powers of 1000) and KiB/MiB/GiB (powers of 1024),
 any case, decimals allowed: 512MiB, 1.5G, 100KB. Durations: a plain number is seconds;
@@ -104,6 +105,9 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
       ->capture_default_str();
   cli.add_flag("--once", config.once, "Run one scan, act on it, print what was done, exit")
       ->envname("CGMM_ONCE");
+  cli.add_flag("--exclude-shmem", config.policy.exclude_shmem,
+               "Count only reclaimable cache (cache minus shmem/tmpfs) against the threshold")
+      ->envname("CGMM_EXCLUDE_SHMEM");
   cli.add_flag("--dry-run", config.dry_run, "Decide and log, but never write to a control file")
       ->envname("CGMM_DRY_RUN");
   CLI::Option* level_opt =

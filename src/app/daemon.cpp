@@ -84,14 +84,16 @@ int Daemon::run() {
                 (config_.reclaim_target ? ", reclaim down to " + config_.reclaim_target->to_string()
                                         : "") +
                 ", interval " + format_duration(config_.interval) + ", cooldown " +
-                format_duration(config_.policy.cooldown) + (config_.dry_run ? ", dry run" : "") +
-                (config_.once ? ", one pass" : "") +
+                format_duration(config_.policy.cooldown) +
+                (config_.policy.exclude_shmem ? ", shmem excluded" : "") +
+                (config_.dry_run ? ", dry run" : "") + (config_.once ? ", one pass" : "") +
                 (config_.listen ? ", metrics on " + config_.listen->to_string() : ""),
             {{"parent", parent_.path},
              {"cgroup_version", version_name(parent_.version)},
              {"threshold", config_.policy.threshold.to_string()},
              {"interval_seconds", seconds(config_.interval)},
              {"cooldown_seconds", seconds(config_.policy.cooldown)},
+             {"exclude_shmem", config_.policy.exclude_shmem},
              {"dry_run", config_.dry_run},
              {"listen", config_.listen ? config_.listen->to_string() : ""},
              {"version", CGMM_VERSION}});
@@ -180,6 +182,12 @@ void Daemon::scan() {
     }
     if (d.action == core::Action::kReclaim) {
       dispatch(i, d);
+    } else if (s.stats && d.reason == core::Reason::kBackoff) {
+      // A leaf held back by the backoff is worth seeing at debug, the others only at trace.
+      log_event(Level::debug, "decision",
+                info(s.name).display + ": backoff (cache " + format_bytes(s.stats->cache_bytes) +
+                    ", shmem " + format_bytes(s.stats->shmem_bytes) + ")",
+                {{"cgroup", s.name}, {"reason", core::to_string(d.reason)}});
     } else if (s.stats && obs::log_enabled(Level::trace)) {
       log_event(Level::trace, "decision",
                 info(s.name).display + ": " + core::to_string(d.reason) + " (cache " +
@@ -236,15 +244,17 @@ void Daemon::log_changes(const core::TickResult& r) {
 }
 
 uint64_t Daemon::reclaim_amount(const cgroup::MemoryStats& stats) const {
-  // force_empty (v1) takes no amount. On v2 the default mirrors it: all of the page cache.
+  // force_empty (v1) takes no amount. On v2 the default mirrors it: all of the counted cache
+  // (without shmem when it is excluded: asking for it only makes memory.reclaim work harder).
+  const uint64_t counted = core::counted_cache_bytes(stats, config_.policy);
   if (!config_.reclaim_target) {
-    return stats.cache_bytes;
+    return counted;
   }
   std::optional<uint64_t> target = config_.reclaim_target->bytes_for(stats.limit_bytes);
   if (!target) {
-    return stats.cache_bytes;  // a percentage of no limit: no level to keep
+    return counted;  // a percentage of no limit: no level to keep
   }
-  return stats.cache_bytes > *target ? stats.cache_bytes - *target : 0;
+  return counted > *target ? counted - *target : 0;
 }
 
 void Daemon::dispatch(size_t index, const core::Decision& decision) {
@@ -252,13 +262,19 @@ void Daemon::dispatch(size_t index, const core::Decision& decision) {
   const LeafInfo& li = info(s.name);
   const uint64_t cache = s.stats->cache_bytes;
   const uint64_t amount = reclaim_amount(*s.stats);
-  const std::string over = "cache " + format_bytes(cache) + " over threshold " +
-                           format_bytes(*decision.threshold_bytes) + " (limit " +
-                           limit_text(s.stats->limit_bytes) + ")";
+  const std::string counted =
+      config_.policy.exclude_shmem
+          ? "reclaimable cache " +
+                format_bytes(core::counted_cache_bytes(*s.stats, config_.policy)) + " (shmem " +
+                format_bytes(s.stats->shmem_bytes) + " not counted)"
+          : "cache " + format_bytes(cache);
+  const std::string over = counted + " over threshold " + format_bytes(*decision.threshold_bytes) +
+                           " (limit " + limit_text(s.stats->limit_bytes) + ")";
   std::initializer_list<obs::Field> fields = {{"cgroup", s.name},
                                               {"pod_uid", li.labels.pod_uid},
                                               {"container_id", li.labels.container_id},
                                               {"cache_bytes", cache},
+                                              {"shmem_bytes", s.stats->shmem_bytes},
                                               {"threshold_bytes", *decision.threshold_bytes},
                                               {"limit_bytes", optional_json(s.stats->limit_bytes)},
                                               {"target_bytes", amount}};
@@ -275,10 +291,11 @@ void Daemon::dispatch(size_t index, const core::Decision& decision) {
 
 void Daemon::collect_finished() {
   for (core::ReclaimOutcome& o : pool_.take_finished()) {
-    tracker_.reclaim_finished(o.name, o.inode);
+    const core::BackoffChange backoff = tracker_.reclaim_finished(o);
     using R = core::ReclaimOutcome::Result;
     const bool known = tracker_.contains(o.name);
     const LeafInfo li = known ? info(o.name) : LeafInfo{{o.name, "", "", ""}, o.name};
+    log_backoff(o, li, backoff);
     if (obs::DaemonMetrics* m = telemetry_.metrics()) {
       m->record_reclaim(li.labels, core::to_string(o.result), o.freed_bytes(), o.took,
                         std::chrono::system_clock::now());
@@ -334,6 +351,53 @@ void Daemon::collect_finished() {
         row->outcome = std::move(o);
       }
     }
+  }
+}
+
+void Daemon::log_backoff(const core::ReclaimOutcome& o, const LeafInfo& li,
+                         const core::BackoffChange& b) {
+  using K = core::BackoffChange::Kind;
+  const std::string shmem = o.shmem_after_bytes ? format_bytes(*o.shmem_after_bytes) : "unknown";
+  switch (b.kind) {
+    case K::kNone:
+      return;
+    case K::kStarted:
+      log_event(Level::warn, "reclaim_backoff",
+                "reclaim of " + li.display + " freed only " + format_bytes(o.freed_bytes()) +
+                    " of " + format_bytes(o.target_bytes) + " (cache " +
+                    format_bytes(o.cache_after_bytes.value_or(0)) + " left, of which shmem " +
+                    shmem +
+                    "): its cache is probably shmem/tmpfs, which reclaim cannot free without "
+                    "swap; backing off, next reclaim in " +
+                    format_duration(b.wait) + " at the earliest, doubling up to " +
+                    format_duration(config_.policy.cooldown * core::kMaxBackoffFactor) +
+                    " while reclaims keep freeing under a tenth of their target",
+                {{"cgroup", o.name},
+                 {"pod_uid", li.labels.pod_uid},
+                 {"container_id", li.labels.container_id},
+                 {"freed_bytes", o.freed_bytes()},
+                 {"target_bytes", o.target_bytes},
+                 {"cache_after_bytes", optional_json(o.cache_after_bytes)},
+                 {"shmem_bytes", optional_json(o.shmem_after_bytes)},
+                 {"futile_streak", b.futile_streak},
+                 {"backoff_seconds", seconds(b.wait)}});
+      return;
+    case K::kLonger:
+      log_event(Level::debug, "reclaim_backoff_longer",
+                "reclaim of " + li.display + " freed only " + format_bytes(o.freed_bytes()) +
+                    " again (shmem " + shmem + "); next reclaim in " + format_duration(b.wait) +
+                    " at the earliest",
+                {{"cgroup", o.name},
+                 {"freed_bytes", o.freed_bytes()},
+                 {"futile_streak", b.futile_streak},
+                 {"backoff_seconds", seconds(b.wait)}});
+      return;
+    case K::kEnded:
+      log_event(Level::info, "reclaim_backoff_ended",
+                "reclaim of " + li.display + " freed " + format_bytes(o.freed_bytes()) +
+                    " again; back to the cooldown of " + format_duration(b.wait),
+                {{"cgroup", o.name}, {"freed_bytes", o.freed_bytes()}});
+      return;
   }
 }
 

@@ -43,6 +43,7 @@ class Daemon {
   void dispatch(size_t index, const core::Decision& decision);
   uint64_t reclaim_amount(const cgroup::MemoryStats& stats) const;
   void collect_finished();
+  void log_backoff(const core::ReclaimOutcome& o, const LeafInfo& li, const core::BackoffChange& b);
   // Sleeps until `deadline`, handling finished reclaims. False when a stop signal arrived.
   bool wait_until(core::TimePoint deadline);
   int finish_once();

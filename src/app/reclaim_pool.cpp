@@ -121,6 +121,7 @@ core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
     auto after = cgroup::read_leaf_stats(job.dir.get(), version_, job.limit_bytes, buf);
     if (after) {
       out.cache_after_bytes = after->cache_bytes;
+      out.shmem_after_bytes = after->shmem_bytes;
     }
   }
   return out;

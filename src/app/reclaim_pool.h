@@ -23,7 +23,7 @@ struct ReclaimJob {
   uint64_t inode = 0;
   cgroup::Fd dir;  // the leaf's directory, held so the write reaches this very cgroup
   uint64_t cache_before_bytes = 0;
-  uint64_t target_bytes = 0;
+  uint64_t target_bytes = 0;            // see ReclaimOutcome::target_bytes
   std::optional<uint64_t> limit_bytes;  // v2: the effective limit, for reading stats after
 };
 

@@ -1,6 +1,31 @@
 #include "core/decide.h"
 
+#include <algorithm>
+
 namespace cgmm::core {
+
+uint64_t counted_cache_bytes(const cgroup::MemoryStats& stats, const Policy& policy) {
+  if (!policy.exclude_shmem) {
+    return stats.cache_bytes;
+  }
+  return stats.cache_bytes > stats.shmem_bytes ? stats.cache_bytes - stats.shmem_bytes : 0;
+}
+
+bool futile_reclaim(uint64_t freed_bytes, uint64_t target_bytes) {
+  return target_bytes > 0 && freed_bytes < target_bytes / kFutileFreedDivisor;
+}
+
+uint32_t backoff_factor(uint32_t futile_streak) {
+  uint32_t factor = 1;
+  for (uint32_t i = 0; i < futile_streak && factor < kMaxBackoffFactor; ++i) {
+    factor *= 2;
+  }
+  return std::min(factor, kMaxBackoffFactor);
+}
+
+Duration reclaim_wait(const Policy& policy, const LeafState& state) {
+  return policy.cooldown * backoff_factor(state.futile_streak);
+}
 
 Decision decide(const cgroup::MemoryStats& stats, const Policy& policy, const LeafState& state,
                 TimePoint now) {
@@ -10,7 +35,7 @@ Decision decide(const cgroup::MemoryStats& stats, const Policy& policy, const Le
     d.reason = Reason::kNoLimit;
     return d;
   }
-  if (stats.cache_bytes <= *d.threshold_bytes) {
+  if (counted_cache_bytes(stats, policy) <= *d.threshold_bytes) {
     d.reason = Reason::kBelowThreshold;
     return d;
   }
@@ -18,8 +43,8 @@ Decision decide(const cgroup::MemoryStats& stats, const Policy& policy, const Le
     d.reason = Reason::kInFlight;
     return d;
   }
-  if (state.last_reclaim && now - *state.last_reclaim < policy.cooldown) {
-    d.reason = Reason::kCooldown;
+  if (state.last_reclaim && now - *state.last_reclaim < reclaim_wait(policy, state)) {
+    d.reason = state.futile_streak > 0 ? Reason::kBackoff : Reason::kCooldown;
     return d;
   }
   d.action = Action::kReclaim;
@@ -37,6 +62,8 @@ const char* to_string(Reason reason) {
       return "reclaim running";
     case Reason::kCooldown:
       return "cooldown";
+    case Reason::kBackoff:
+      return "backoff";
     case Reason::kOverThreshold:
       return "reclaim";
   }

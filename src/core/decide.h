@@ -13,6 +13,9 @@ namespace cgmm::core {
 struct LeafState {
   std::optional<TimePoint> last_reclaim;  // when the last reclaim was started
   bool in_flight = false;                 // a reclaim is running now
+  // Reclaims in a row that freed under a tenth of their target (futile_reclaim). While it is
+  // above 0 the wait after a reclaim is the cooldown times backoff_factor(futile_streak).
+  uint32_t futile_streak = 0;
 };
 
 enum class Action { kNone, kReclaim };
@@ -22,6 +25,7 @@ enum class Reason {
   kNoLimit,         // percentage threshold, and the cgroup has no effective limit
   kInFlight,        // over threshold, but the previous reclaim has not finished
   kCooldown,        // over threshold, but reclaimed less than a cooldown ago
+  kBackoff,         // over threshold, but the last reclaims freed almost nothing: waiting longer
   kOverThreshold,   // reclaim
 };
 
@@ -34,10 +38,31 @@ struct Decision {
 struct Policy {
   Threshold threshold = Threshold::percent(25);
   Duration cooldown = std::chrono::seconds(30);
+  // Compare only the reclaimable cache (cache minus shmem/tmpfs) with the threshold.
+  bool exclude_shmem = false;
 };
 
-// The whole rule: reclaim when the cache is strictly above the threshold, no reclaim of this
-// cgroup is running, and none started less than a cooldown ago. Pure.
+// The cache compared with the threshold: all of it, or without shmem with exclude_shmem.
+uint64_t counted_cache_bytes(const cgroup::MemoryStats& stats, const Policy& policy);
+
+// A reclaim is futile when it freed under a tenth of what it targeted: the cache is then most
+// likely shmem/tmpfs, which reclaim cannot free without swap.
+inline constexpr uint64_t kFutileFreedDivisor = 10;
+bool futile_reclaim(uint64_t freed_bytes, uint64_t target_bytes);
+
+// After `futile_streak` futile reclaims in a row a leaf waits this many cooldowns: 2, 4, 8, then
+// 16 at most, so a tmpfs-heavy leaf is reclaimed about once per 8 minutes with the default 30 s
+// cooldown instead of twice a minute, and still recovers within one such wait once reclaim
+// works again. 1 without a streak.
+inline constexpr uint32_t kMaxBackoffFactor = 16;
+uint32_t backoff_factor(uint32_t futile_streak);
+
+// The least time from one reclaim of a leaf to its next.
+Duration reclaim_wait(const Policy& policy, const LeafState& state);
+
+// The whole rule: reclaim when the counted cache is strictly above the threshold, no reclaim of
+// this cgroup is running, and none started less than reclaim_wait ago (the cooldown, longer in
+// backoff). Pure.
 Decision decide(const cgroup::MemoryStats& stats, const Policy& policy, const LeafState& state,
                 TimePoint now);
 

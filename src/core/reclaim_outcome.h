@@ -23,7 +23,10 @@ struct ReclaimOutcome {
   Result result = Result::kDone;
   uint64_t cache_before_bytes = 0;
   std::optional<uint64_t> cache_after_bytes;  // read from memory.stat after the write
-  uint64_t target_bytes = 0;                  // what was asked for (v2); all cache on v1
+  std::optional<uint64_t> shmem_after_bytes;  // the shmem/tmpfs part of it, read with it
+  // What the reclaim aimed to free: on v2 the amount asked of memory.reclaim; on v1 (force_empty
+  // takes no amount) the cache before, without shmem when shmem is excluded from the threshold.
+  uint64_t target_bytes = 0;
   Duration took{};
   std::string error;
 

@@ -58,4 +58,33 @@ void Tracker::reclaim_finished(std::string_view name, uint64_t inode) {
   }
 }
 
+BackoffChange Tracker::reclaim_finished(const ReclaimOutcome& outcome) {
+  BackoffChange change;
+  auto it = leaves_.find(outcome.name);
+  if (it == leaves_.end() || it->second.inode != outcome.inode) {
+    return change;
+  }
+  LeafState& state = it->second.state;
+  state.in_flight = false;
+  using R = ReclaimOutcome::Result;
+  const bool informative = (outcome.result == R::kDone || outcome.result == R::kPartial) &&
+                           outcome.cache_after_bytes.has_value();
+  if (informative) {
+    if (futile_reclaim(outcome.freed_bytes(), outcome.target_bytes)) {
+      // Past the cap the wait no longer grows; the streak stops counting there too.
+      if (backoff_factor(state.futile_streak) < kMaxBackoffFactor) {
+        ++state.futile_streak;
+      }
+      change.kind =
+          state.futile_streak == 1 ? BackoffChange::Kind::kStarted : BackoffChange::Kind::kLonger;
+    } else if (state.futile_streak > 0) {
+      state.futile_streak = 0;
+      change.kind = BackoffChange::Kind::kEnded;
+    }
+  }
+  change.futile_streak = state.futile_streak;
+  change.wait = reclaim_wait(policy_, state);
+  return change;
+}
+
 }  // namespace cgmm::core

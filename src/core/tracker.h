@@ -10,6 +10,7 @@
 #include "cgroup/leaf_scan.h"
 #include "core/clock.h"
 #include "core/decide.h"
+#include "core/reclaim_outcome.h"
 
 namespace cgmm::core {
 
@@ -22,6 +23,19 @@ struct TickResult {
   std::vector<Decision> decisions;    // one per sample; kNone where stats could not be read
 };
 
+// How a finished reclaim changed its leaf's backoff, for logging.
+struct BackoffChange {
+  enum class Kind {
+    kNone,     // no change: the reclaim worked and there was no backoff, or it says nothing
+    kStarted,  // the first futile reclaim of a streak: log it once
+    kLonger,   // another futile one: the wait grew (up to kMaxBackoffFactor cooldowns)
+    kEnded,    // a reclaim worked again after a streak: back to the plain cooldown
+  };
+  Kind kind = Kind::kNone;
+  uint32_t futile_streak = 0;
+  Duration wait{};  // from the start of this reclaim to the next possible one
+};
+
 // Remembers every leaf across scans (keyed by name and inode, so a cgroup removed and created
 // again under the same name is a new one) and decides what to do with each. No I/O.
 class Tracker {
@@ -32,8 +46,14 @@ class Tracker {
 
   TickResult observe(std::span<const cgroup::LeafSample> samples, TimePoint now);
 
-  // A reclaim dispatched for this leaf has ended (whatever its result).
+  // A reclaim decided for this leaf will not run (dry run, no memory.reclaim): nothing is in
+  // flight, and the backoff is unchanged.
   void reclaim_finished(std::string_view name, uint64_t inode);
+
+  // A reclaim dispatched for this leaf has ended. A done or partial one whose cache after is
+  // known feeds the backoff: futile (freed under a tenth of its target) lengthens it, anything
+  // else ends it. Failed, vanished and interrupted reclaims say nothing about shmem and leave it.
+  BackoffChange reclaim_finished(const ReclaimOutcome& outcome);
 
   size_t size() const { return leaves_.size(); }
   bool contains(std::string_view name) const { return leaves_.count(std::string(name)) > 0; }

@@ -34,7 +34,8 @@ std::string temp_file(const std::string& suffix) {
 }  // namespace
 
 DaemonProcess::DaemonProcess(const std::vector<std::string>& args,
-                             const std::vector<std::string>& env)
+                             const std::vector<std::string>& env,
+                             const std::function<void()>& in_child)
     : out_path_(temp_file(".out")), err_path_(temp_file(".err")) {
   pid_ = ::fork();
   if (pid_ < 0) {
@@ -60,6 +61,9 @@ DaemonProcess::DaemonProcess(const std::vector<std::string>& args,
       argv.push_back(a.data());
     }
     argv.push_back(nullptr);
+    if (in_child) {
+      in_child();
+    }
     ::execve(CGMM_BINARY, argv.data(), envp.data());
     ::_exit(127);
   }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,8 +15,11 @@ namespace cgmm::testing {
 // Killed on destruction if still running.
 class DaemonProcess {
  public:
+  // `in_child` runs in the forked child just before it executes the daemon (e.g. to install a
+  // seccomp filter); it must not return on failure but _exit.
   explicit DaemonProcess(const std::vector<std::string>& args,
-                         const std::vector<std::string>& env = {});
+                         const std::vector<std::string>& env = {},
+                         const std::function<void()>& in_child = {});
   ~DaemonProcess();
   DaemonProcess(const DaemonProcess&) = delete;
   DaemonProcess& operator=(const DaemonProcess&) = delete;
@@ -25,6 +29,7 @@ class DaemonProcess {
   std::optional<int> wait(std::chrono::milliseconds timeout);
   void signal(int sig);
   bool running();
+  pid_t pid() const { return pid_; }
 
   std::string out() const;
   std::string err() const;

@@ -58,6 +58,9 @@ KernelTree::KernelTree() {
 }
 
 KernelTree::~KernelTree() {
+  for (const std::string& f : shm_files_) {
+    ::unlink(f.c_str());
+  }
   // Children first. rmdir of a v1 memory cgroup with charged pages moves the charge up.
   for (auto it = made_.rbegin(); it != made_.rend(); ++it) {
     ::rmdir(it->c_str());
@@ -85,8 +88,26 @@ void KernelTree::make(const std::string& rel, uint64_t limit_bytes) {
 }
 
 void KernelTree::fill(const std::string& rel, uint64_t mib) {
+  fill_file(rel, scratch_ + "/fill-" + std::to_string(files_++), mib);
+}
+
+void KernelTree::fill_shm(const std::string& rel, uint64_t mib) {
+  const std::string file =
+      "/dev/shm/" + root_.substr(root_.rfind('/') + 1) + "-" + std::to_string(files_++);
+  shm_files_.push_back(file);
+  fill_file(rel, file, mib);
+}
+
+void KernelTree::remove(const std::string& rel) {
+  const std::string p = path(rel);
+  if (::rmdir(p.c_str()) != 0) {
+    throw std::runtime_error("cannot remove " + p + ": " + std::strerror(errno));
+  }
+  std::erase(made_, p);
+}
+
+void KernelTree::fill_file(const std::string& rel, const std::string& file, uint64_t mib) {
   const std::string procs = path(rel) + "/cgroup.procs";
-  const std::string file = scratch_ + "/fill-" + std::to_string(files_++);
   pid_t pid = ::fork();
   if (pid < 0) {
     throw std::runtime_error("fork failed");

@@ -44,6 +44,13 @@ class KernelTree {
   // clean page cache is charged to it. Each call writes a new file.
   void fill(const std::string& rel, uint64_t mib);
 
+  // Writes `mib` MiB to a new file in /dev/shm from a process inside cgroup `rel`: shmem, which
+  // reclaim cannot free without swap. The file is removed with the tree.
+  void fill_shm(const std::string& rel, uint64_t mib);
+
+  // Removes cgroup `rel` now (it must have no children and no tasks).
+  void remove(const std::string& rel);
+
   // memory.stat of cgroup `rel`: the value of `key`.
   uint64_t stat(const std::string& rel, const std::string& key) const;
   uint64_t cache(const std::string& rel) const { return stat(rel, "cache"); }
@@ -52,6 +59,8 @@ class KernelTree {
   std::string root_;
   std::string scratch_;
   std::vector<std::string> made_;  // in creation order
+  std::vector<std::string> shm_files_;
+  void fill_file(const std::string& rel, const std::string& file, uint64_t mib);
   int files_ = 0;
 };
 

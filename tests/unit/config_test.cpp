@@ -45,9 +45,9 @@ class ConfigTest : public ::testing::Test {
     return "";
   }
 
-  static constexpr const char* kVars[] = {"CGMM_PARENT",    "CGMM_THRESHOLD",  "CGMM_INTERVAL",
-                                          "CGMM_COOLDOWN",  "CGMM_ONCE",       "CGMM_DRY_RUN",
-                                          "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "RUST_LOG"};
+  static constexpr const char* kVars[] = {
+      "CGMM_PARENT",  "CGMM_THRESHOLD", "CGMM_INTERVAL",   "CGMM_COOLDOWN", "CGMM_ONCE",
+      "CGMM_DRY_RUN", "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "RUST_LOG",      "CGMM_EXCLUDE_SHMEM"};
 };
 
 TEST_F(ConfigTest, Defaults) {
@@ -60,6 +60,15 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_FALSE(c.dry_run);
   EXPECT_EQ(c.log_level, obs::Level::info);
   EXPECT_EQ(c.log_format, obs::LogFormat::kText);
+  EXPECT_FALSE(c.policy.exclude_shmem);
+}
+
+TEST_F(ConfigTest, ExcludeShmemFromFlagOrEnvironment) {
+  EXPECT_TRUE(config({"--parent", "/x", "--exclude-shmem"}).policy.exclude_shmem);
+  setenv("CGMM_EXCLUDE_SHMEM", "true", 1);
+  EXPECT_TRUE(config({"--parent", "/x"}).policy.exclude_shmem);
+  setenv("CGMM_EXCLUDE_SHMEM", "false", 1);
+  EXPECT_FALSE(config({"--parent", "/x"}).policy.exclude_shmem);
 }
 
 TEST_F(ConfigTest, TheFamiliarCommandLine) {

@@ -90,5 +90,68 @@ TEST_F(DecideTest, NeverTwoReclaimsInFlight) {
   EXPECT_EQ(d.reason, Reason::kInFlight);
 }
 
+TEST_F(DecideTest, ExcludeShmemCountsOnlyReclaimableCache) {
+  cgroup::MemoryStats s = stats(60 * kMiB, 100 * kMiB);
+  s.shmem_bytes = 50 * kMiB;
+  Policy p = policy();
+  EXPECT_EQ(decide(s, p, {}, clock_.now()).action, Action::kReclaim);
+  p.exclude_shmem = true;
+  Decision d = decide(s, p, {}, clock_.now());
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.reason, Reason::kBelowThreshold);
+  s.shmem_bytes = 30 * kMiB;  // 30 MiB reclaimable, over 25 MiB
+  EXPECT_EQ(decide(s, p, {}, clock_.now()).action, Action::kReclaim);
+}
+
+TEST_F(DecideTest, ShmemLargerThanCacheCountsAsNothing) {
+  cgroup::MemoryStats s = stats(10 * kMiB, 100 * kMiB);
+  s.shmem_bytes = 20 * kMiB;  // read at different instants: tolerated
+  Policy p = policy(Threshold::bytes(1));
+  p.exclude_shmem = true;
+  EXPECT_EQ(counted_cache_bytes(s, p), 0u);
+  EXPECT_EQ(decide(s, p, {}, clock_.now()).action, Action::kNone);
+}
+
+TEST_F(DecideTest, FutileMeansUnderATenthOfTheTarget) {
+  EXPECT_TRUE(futile_reclaim(0, 100 * kMiB));
+  EXPECT_TRUE(futile_reclaim(10 * kMiB - 1, 100 * kMiB));
+  EXPECT_FALSE(futile_reclaim(10 * kMiB, 100 * kMiB));
+  EXPECT_FALSE(futile_reclaim(0, 0));  // nothing was asked
+}
+
+TEST_F(DecideTest, BackoffDoublesTheCooldownUpToSixteenTimes) {
+  EXPECT_EQ(backoff_factor(0), 1u);
+  EXPECT_EQ(backoff_factor(1), 2u);
+  EXPECT_EQ(backoff_factor(2), 4u);
+  EXPECT_EQ(backoff_factor(3), 8u);
+  EXPECT_EQ(backoff_factor(4), 16u);
+  EXPECT_EQ(backoff_factor(40), 16u);
+}
+
+TEST_F(DecideTest, BackoffHoldsLongerThanTheCooldownAndSaysSo) {
+  LeafState state;
+  state.last_reclaim = clock_.now();
+  state.futile_streak = 2;  // four cooldowns: 120 s
+  clock_.advance(seconds(45));
+  Decision d = decide(stats(50 * kMiB, 100 * kMiB), policy(), state, clock_.now());
+  EXPECT_EQ(d.action, Action::kNone);
+  EXPECT_EQ(d.reason, Reason::kBackoff);
+  EXPECT_STREQ(to_string(d.reason), "backoff");
+  clock_.advance(seconds(74));
+  EXPECT_EQ(decide(stats(50 * kMiB, 100 * kMiB), policy(), state, clock_.now()).reason,
+            Reason::kBackoff);
+  clock_.advance(seconds(1));
+  EXPECT_EQ(decide(stats(50 * kMiB, 100 * kMiB), policy(), state, clock_.now()).action,
+            Action::kReclaim);
+}
+
+TEST_F(DecideTest, BelowThresholdWinsOverBackoff) {
+  LeafState state;
+  state.last_reclaim = clock_.now();
+  state.futile_streak = 3;
+  EXPECT_EQ(decide(stats(kMiB, 100 * kMiB), policy(), state, clock_.now()).reason,
+            Reason::kBelowThreshold);
+}
+
 }  // namespace
 }  // namespace cgmm::core

@@ -117,5 +117,110 @@ TEST_F(TrackerTest, ErrorsAreReportedOncePerStreak) {
   EXPECT_EQ(r.error_started, std::vector<size_t>{0});
 }
 
+// A finished v1 reclaim of leaf p/a (inode 1): the whole cache before was the target.
+ReclaimOutcome finished(uint64_t before, uint64_t after, uint64_t shmem = 0,
+                        ReclaimOutcome::Result result = ReclaimOutcome::Result::kDone) {
+  ReclaimOutcome o;
+  o.name = "p/a";
+  o.inode = 1;
+  o.result = result;
+  o.cache_before_bytes = before;
+  o.cache_after_bytes = after;
+  o.shmem_after_bytes = shmem;
+  o.target_bytes = before;
+  return o;
+}
+
+// Reclaims p/a (cache 50 MiB of a 100 MiB limit) as soon as the tracker allows, advancing the
+// clock one second at a time; the seconds waited since the previous reclaim.
+int64_t wait_and_reclaim(Tracker& tracker, testing::FakeClock& clock) {
+  for (int64_t waited = 0; waited < 100000; ++waited) {
+    TickResult r = tracker.observe(one(leaf("p/a", 1, 50 * kMiB)), clock.now());
+    if (r.decisions[0].action == Action::kReclaim) {
+      return waited;
+    }
+    clock.advance(seconds(1));
+  }
+  return -1;
+}
+
+TEST_F(TrackerTest, FutileReclaimsBackOffExponentiallyUpToTheCap) {
+  ASSERT_EQ(wait_and_reclaim(tracker_, clock_), 0);
+  BackoffChange b = tracker_.reclaim_finished(finished(50 * kMiB, 48 * kMiB, 48 * kMiB));
+  EXPECT_EQ(b.kind, BackoffChange::Kind::kStarted);
+  EXPECT_EQ(b.wait, seconds(60));
+
+  // The decision in between names the backoff, not the cooldown.
+  clock_.advance(seconds(40));
+  EXPECT_EQ(tracker_.observe(one(leaf("p/a", 1, 50 * kMiB)), clock_.now()).decisions[0].reason,
+            Reason::kBackoff);
+  EXPECT_EQ(wait_and_reclaim(tracker_, clock_), 20);  // 60 s after the first
+
+  const BackoffChange::Kind kLonger = BackoffChange::Kind::kLonger;
+  std::vector<int64_t> waits;
+  for (int i = 0; i < 5; ++i) {
+    b = tracker_.reclaim_finished(finished(50 * kMiB, 49 * kMiB, 48 * kMiB));
+    EXPECT_EQ(b.kind, kLonger);
+    waits.push_back(wait_and_reclaim(tracker_, clock_));
+  }
+  EXPECT_EQ(waits, (std::vector<int64_t>{120, 240, 480, 480, 480}));
+}
+
+TEST_F(TrackerTest, AWorkingReclaimEndsTheBackoff) {
+  wait_and_reclaim(tracker_, clock_);
+  tracker_.reclaim_finished(finished(50 * kMiB, 50 * kMiB, 50 * kMiB));
+  ASSERT_EQ(wait_and_reclaim(tracker_, clock_), 60);
+  tracker_.reclaim_finished(finished(50 * kMiB, 50 * kMiB, 50 * kMiB));
+  ASSERT_EQ(wait_and_reclaim(tracker_, clock_), 120);
+
+  BackoffChange b = tracker_.reclaim_finished(finished(50 * kMiB, 10 * kMiB, 8 * kMiB));
+  EXPECT_EQ(b.kind, BackoffChange::Kind::kEnded);
+  EXPECT_EQ(b.wait, seconds(30));
+  EXPECT_EQ(wait_and_reclaim(tracker_, clock_), 30);
+  // A later futile one starts a new streak: logged once again.
+  b = tracker_.reclaim_finished(finished(50 * kMiB, 50 * kMiB, 50 * kMiB));
+  EXPECT_EQ(b.kind, BackoffChange::Kind::kStarted);
+}
+
+TEST_F(TrackerTest, AWorkingReclaimWithoutBackoffChangesNothing) {
+  wait_and_reclaim(tracker_, clock_);
+  BackoffChange b = tracker_.reclaim_finished(finished(50 * kMiB, 0));
+  EXPECT_EQ(b.kind, BackoffChange::Kind::kNone);
+  EXPECT_EQ(wait_and_reclaim(tracker_, clock_), 30);
+}
+
+TEST_F(TrackerTest, FailedVanishedOrUnreadReclaimsLeaveTheBackoffAlone) {
+  using R = ReclaimOutcome::Result;
+  wait_and_reclaim(tracker_, clock_);
+  tracker_.reclaim_finished(finished(50 * kMiB, 50 * kMiB, 50 * kMiB));  // streak 1
+  for (R result : {R::kFailed, R::kVanished, R::kInterrupted}) {
+    wait_and_reclaim(tracker_, clock_);
+    ReclaimOutcome o = finished(50 * kMiB, 0, 0, result);
+    EXPECT_EQ(tracker_.reclaim_finished(o).kind, BackoffChange::Kind::kNone);
+  }
+  wait_and_reclaim(tracker_, clock_);
+  ReclaimOutcome unread = finished(50 * kMiB, 0);
+  unread.cache_after_bytes.reset();
+  EXPECT_EQ(tracker_.reclaim_finished(unread).kind, BackoffChange::Kind::kNone);
+  EXPECT_EQ(wait_and_reclaim(tracker_, clock_), 60);  // still one futile reclaim in the streak
+}
+
+TEST_F(TrackerTest, OutcomeOfAnotherIncarnationIsIgnored) {
+  wait_and_reclaim(tracker_, clock_);
+  ReclaimOutcome o = finished(50 * kMiB, 50 * kMiB, 50 * kMiB);
+  o.inode = 99;
+  EXPECT_EQ(tracker_.reclaim_finished(o).kind, BackoffChange::Kind::kNone);
+  clock_.advance(seconds(3600));
+  EXPECT_EQ(tracker_.observe(one(leaf("p/a", 1, 50 * kMiB)), clock_.now()).decisions[0].reason,
+            Reason::kInFlight);
+}
+
+TEST_F(TrackerTest, ANewIncarnationStartsWithoutBackoff) {
+  wait_and_reclaim(tracker_, clock_);
+  tracker_.reclaim_finished(finished(50 * kMiB, 50 * kMiB, 50 * kMiB));
+  TickResult r = tracker_.observe(one(leaf("p/a", 2, 50 * kMiB)), clock_.now());
+  EXPECT_EQ(r.decisions[0].action, Action::kReclaim);
+}
+
 }  // namespace
 }  // namespace cgmm::core
