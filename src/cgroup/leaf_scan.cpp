@@ -52,13 +52,11 @@ struct ChildDir {
   uint64_t inode;
 };
 
-// Lists the subdirectories of `dir_fd`. A directory that vanished lists as empty.
+// Lists the subdirectories of `dir_fd`, a freshly opened directory (its offset at the start). A
+// directory that vanished lists as empty.
 std::vector<ChildDir> child_dirs(int dir_fd) {
   std::vector<ChildDir> out;
   alignas(struct dirent64) char buf[8192];
-  if (::lseek(dir_fd, 0, SEEK_SET) != 0) {
-    return out;
-  }
   for (;;) {
     ssize_t n = ::getdents64(dir_fd, buf, sizeof buf);
     if (n <= 0) {
@@ -126,6 +124,20 @@ std::optional<uint64_t> limit_from_text(const std::string& text) {
   return limit ? *limit : std::nullopt;
 }
 
+// Growing a process's fd table while other threads exist waits for an RCU grace period (many
+// milliseconds on a busy VM), once per doubling. Growing it once up front, before the first walk
+// opens a file per leaf, leaves at most a few such waits for the largest trees.
+constexpr size_t kInitialFdTable = 4096;
+
+void reserve_fd_table(int any_fd, size_t fds) {
+  if (fds > 0) {
+    int fd = ::fcntl(any_fd, F_DUPFD_CLOEXEC, static_cast<int>(fds - 1));
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+}
+
 int open_file_at(int dir_fd, const char* name) {
   int fd;
   do {
@@ -156,6 +168,7 @@ LeafScanner::LeafScanner(const Parent& parent, LeafScanOptions options)
     : parent_(parent), options_(options) {
   const size_t limit = raise_fd_limit();
   counters_.fd_budget = limit > options_.fd_reserve ? limit - options_.fd_reserve : 0;
+  reserve_fd_table(parent_.fd.get(), std::min(counters_.fd_budget, kInitialFdTable));
   root_fd_ = std::make_shared<const Fd>(::fcntl(parent_.fd.get(), F_DUPFD_CLOEXEC, 0));
   leaf_dir_ = LeafDir(root_fd_, parent_.name.size());
   if (options_.watch) {
@@ -190,7 +203,7 @@ void LeafScanner::scan(std::vector<LeafSample>& out) {
   if (full_walk_due_) {
     full_walk_due_ = false;
     ++counters_.full_walks;
-    Fd dir(::fcntl(root_fd_->get(), F_DUPFD_CLOEXEC, 0));
+    Fd dir(::openat(root_fd_->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (dir) {
       reconcile(*root_, dir.get(), true);
     }
@@ -366,6 +379,13 @@ void LeafScanner::reconcile(Node& node, int dir_fd, bool deep) {
     }
   }
   node.children = std::move(next);
+  if (node.children.empty() && !node.stat && may_keep()) {
+    // A leaf: open its memory.stat now, through the directory already open.
+    Fd stat(open_file_at(dir_fd, files::kMemoryStat));
+    if (stat) {
+      keep(node.stat, std::move(stat));
+    }
+  }
 }
 
 void LeafScanner::watch(Node& node, int dir_fd) {
