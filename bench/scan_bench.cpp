@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <string>
 #include <variant>
 #include <vector>
@@ -123,6 +124,7 @@ DaemonRun run_daemon(const std::string& parent) {
   DaemonRun run;
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    std::fprintf(stderr, "daemon: pipe: %s\n", std::strerror(errno));
     return run;
   }
   const auto start = Clock::now();
@@ -219,10 +221,13 @@ int run(const Args& args) {
 
   const double n = static_cast<double>(args.leaves);
   const long rss_before = status_kib(::getpid(), "VmRSS:");
-  DaemonScan daemon(parent, {});
+  auto owned = std::make_unique<DaemonScan>(parent, cgroup::LeafScanOptions{});
+  DaemonScan& daemon = *owned;
   auto f0 = Clock::now();
   double c0 = cpu_seconds();
-  daemon.once();
+  daemon.scanner.scan(daemon.samples);
+  const long scanner_kib = status_kib(::getpid(), "VmRSS:") - rss_before;
+  daemon.tracker.observe(daemon.samples, Clock::now());
   const double first_ms = std::chrono::duration<double, std::milli>(Clock::now() - f0).count();
   const double first_us = (cpu_seconds() - c0) * 1e6 / n;
   if (daemon.samples.size() != args.leaves) {
@@ -239,7 +244,7 @@ int run(const Args& args) {
     }
     steady_us += (cpu_seconds() - c0) * 1e6 / (n * scans) / 3;
   }
-  const long scanner_kib = status_kib(::getpid(), "VmRSS:") - rss_before;
+  const long both_kib = status_kib(::getpid(), "VmRSS:") - rss_before;
 
   // After changes: each round replaces 1% of the leaves (whole pods), then scans once.
   const size_t churn_pods =
@@ -258,19 +263,25 @@ int run(const Args& args) {
   const double per_changed_us = (churn_cpu / args.churn_rounds - steady_us * n / 1e6) * 1e6 /
                                 static_cast<double>(2 * churn_pods * BenchTree::kContainersPerPod);
 
+  const cgroup::LeafScanCounters c = daemon.scanner.counters();
+  owned.reset();  // its kept fds would leave the references (and the daemon's pipe) short
+
   // References: open+read+close, and the scanner listing every directory on every scan.
   const auto paths_now = tree.leaf_paths();
   const double open_read = open_read_us(root, paths_now, std::max(3, scans / 4));
   cgroup::LeafScanOptions listing;
   listing.watch = false;
-  DaemonScan lister(parent, listing);
-  lister.once();
-  c0 = cpu_seconds();
   const int list_scans = std::max(3, scans / 4);
-  for (int s = 0; s < list_scans && !interrupted(); ++s) {
+  double listing_us = 0;
+  {
+    DaemonScan lister(parent, listing);
     lister.once();
+    c0 = cpu_seconds();
+    for (int s = 0; s < list_scans && !interrupted(); ++s) {
+      lister.once();
+    }
+    listing_us = (cpu_seconds() - c0) * 1e6 / (n * list_scans);
   }
-  const double listing_us = (cpu_seconds() - c0) * 1e6 / (n * list_scans);
 
   DaemonRun proc;
   if (!args.fixture && !interrupted()) {
@@ -281,7 +292,6 @@ int run(const Args& args) {
     return 130;
   }
 
-  const auto& c = daemon.scanner.counters();
   std::printf("\n%s tree, %zu leaves (%zu directories), built in %.1f s; %d scans a measure\n",
               args.fixture ? "fixture" : "cgroup v1", args.leaves, c.dirs, build_s, scans);
   std::printf("  kernel floor (pread on kept fds)      %8.2f us/leaf/scan\n", floor);
@@ -299,7 +309,8 @@ int run(const Args& args) {
               listing_us, listing_us / floor);
   std::printf("  kept fds %zu of budget %zu; unwatched dirs %zu; full walks %llu\n", c.kept_fds,
               c.fd_budget, c.unwatched_dirs, static_cast<unsigned long long>(c.full_walks));
-  std::printf("  scanner+tracker resident growth       %8ld KiB\n", scanner_kib);
+  std::printf("  resident growth: scanner and samples %ld KiB, with the tracker %ld KiB\n",
+              scanner_kib, both_kib);
   if (!args.fixture) {
     std::printf(
         "  daemon process: start to first scan %.1f ms wall (--once: %.1f ms CPU), "
