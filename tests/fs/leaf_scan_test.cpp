@@ -237,6 +237,40 @@ TEST_P(LeafScanRescan, LeafWithoutStatsYetIsPickedUpWhenTheyAppear) {
   EXPECT_THAT(names(out), UnorderedElementsAre("p/c1", "p/c2"));
 }
 
+TEST_P(LeafScanRescan, RenamedLeafIsSeenUnderItsNewName) {
+  testing::TempTree t;
+  t.v1_cgroup("p/pod/old", 1);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  std::filesystem::rename(t.root() / "p/pod/old", t.root() / "p/pod/new");
+  scanner.scan(out);
+  EXPECT_THAT(names(out), ElementsAre("p/pod/new"));
+}
+
+TEST_P(LeafScanRescan, V2LimitChangesAreSeenOnEveryScan) {
+  testing::TempTree t;
+  t.write("k/pod/memory.max", "1000\n");
+  t.write("k/pod/c/memory.stat", "anon 0\nfile 5\nshmem 0\n");
+  t.write("k/pod/c/memory.max", "max\n");
+  Parent parent = t.parent("k", Version::kV2);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].stats->limit_bytes, 1000u);
+  t.write("k/pod/c/memory.max", "300\n");
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].stats->limit_bytes, 300u);
+  t.write("k/pod/memory.max", "max\n");
+  t.write("k/pod/c/memory.max", "max\n");
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].stats->limit_bytes.has_value());
+}
+
 INSTANTIATE_TEST_SUITE_P(WatchedAndListed, LeafScanRescan, ::testing::Bool(),
                          [](const auto& param_info) {
                            return param_info.param ? "Watched" : "Listed";
