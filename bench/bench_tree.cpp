@@ -1,6 +1,7 @@
 #include "bench_tree.h"
 
 #include <fcntl.h>
+#include <fmt/printf.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <string_view>
 
 namespace cgmm::bench {
 
@@ -31,7 +33,7 @@ constexpr const char* kFixtureStat =
     "total_active_file 0\ntotal_unevictable 0\n";
 
 std::string hex(std::mt19937_64& rng, size_t digits) {
-  static constexpr char kDigits[] = "0123456789abcdef";
+  static constexpr std::string_view kDigits = "0123456789abcdef";
   std::string s;
   while (s.size() < digits) {
     uint64_t v = rng();
@@ -65,7 +67,7 @@ void install_interrupt_handlers() {
 
 BenchTree::BenchTree(std::string root, bool fixture) : root_(std::move(root)), fixture_(fixture) {
   if (::mkdir(root_.c_str(), 0755) != 0) {
-    std::fprintf(stderr, "cannot create %s: %s\n", root_.c_str(), std::strerror(errno));
+    fmt::fprintf(stderr, "cannot create %s: %s\n", root_.c_str(), std::strerror(errno));
     std::exit(1);
   }
   make_dir("kubepods");
@@ -79,7 +81,7 @@ BenchTree::~BenchTree() {
 bool BenchTree::make_dir(const std::string& rel) {
   const std::string path = root_ + "/" + rel;
   if (::mkdir(path.c_str(), 0755) != 0) {
-    std::fprintf(stderr, "cannot create %s: %s\n", path.c_str(), std::strerror(errno));
+    fmt::fprintf(stderr, "cannot create %s: %s\n", path.c_str(), std::strerror(errno));
     return false;
   }
   if (fixture_) {

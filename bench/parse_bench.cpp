@@ -52,37 +52,37 @@ std::string v2_text() {
   return s;
 }
 
-void BM_ParseMemoryStatV1(benchmark::State& state) {
+void bench_parse_memory_stat_v1(benchmark::State& state) {
   const std::string text = v1_text();
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): the library's loop
     benchmark::DoNotOptimize(cgmm::cgroup::parse_memory_stat(text, cgmm::cgroup::Version::kV1));
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
 }
-BENCHMARK(BM_ParseMemoryStatV1);
+BENCHMARK(bench_parse_memory_stat_v1);
 
-void BM_ParseMemoryStatV2(benchmark::State& state) {
+void bench_parse_memory_stat_v2(benchmark::State& state) {
   const std::string text = v2_text();
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): the library's loop
     benchmark::DoNotOptimize(cgmm::cgroup::parse_memory_stat(text, cgmm::cgroup::Version::kV2));
   }
   state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * text.size()));
 }
-BENCHMARK(BM_ParseMemoryStatV2);
+BENCHMARK(bench_parse_memory_stat_v2);
 
-void BM_ParseMemoryMax(benchmark::State& state) {
+void bench_parse_memory_max(benchmark::State& state) {
   const std::string text = "104857600\n";
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): the library's loop
     benchmark::DoNotOptimize(cgmm::cgroup::parse_memory_max(text));
   }
 }
-BENCHMARK(BM_ParseMemoryMax);
+BENCHMARK(bench_parse_memory_max);
 
-void BM_ParseSize(benchmark::State& state) {
-  for (auto _ : state) {
+void bench_parse_size(benchmark::State& state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores): the library's loop
     benchmark::DoNotOptimize(cgmm::core::parse_size("1.5GiB"));
   }
 }
-BENCHMARK(BM_ParseSize);
+BENCHMARK(bench_parse_size);
 
 }  // namespace

@@ -3,14 +3,16 @@
 // cgroups or of plain directories (--fixture). CPU is user+system time from getrusage.
 // Usage: cgmm_scan_bench --leaves N [--fixture] [--scans S] [--churn-rounds R] [--csv FILE]
 #include <fcntl.h>
+#include <fmt/printf.h>
 #include <poll.h>
-#include <signal.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -48,7 +50,10 @@ double cpu_seconds() {
 }
 
 long status_kib(pid_t pid, const char* key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string path = "/proc/";
+  path += std::to_string(pid);
+  path += "/status";
+  std::ifstream in(path);
   std::string line;
   while (std::getline(in, line)) {
     if (line.rfind(key, 0) == 0) {
@@ -63,18 +68,20 @@ long status_kib(pid_t pid, const char* key) {
 double floor_us(const std::string& root, const std::vector<std::string>& leaves, int scans) {
   std::vector<cgroup::Fd> fds;
   for (const std::string& l : leaves) {
-    cgroup::Fd fd(::open((root + "/" + l + "/memory.stat").c_str(), O_RDONLY | O_CLOEXEC));
+    std::string path = root;
+    path.append("/").append(l).append("/memory.stat");
+    cgroup::Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) {
       break;
     }
     fds.push_back(std::move(fd));
   }
-  char buf[8192];
+  std::array<char, 8192> buf{};
   const double start = cpu_seconds();
   for (int s = 0; s < scans && !interrupted(); ++s) {
     for (const cgroup::Fd& fd : fds) {
-      if (::pread(fd.get(), buf, sizeof buf, 0) <= 0) {
-        std::fprintf(stderr, "floor: read failed: %s\n", std::strerror(errno));
+      if (::pread(fd.get(), buf.data(), buf.size(), 0) <= 0) {
+        fmt::fprintf(stderr, "floor: read failed: %s\n", std::strerror(errno));
       }
     }
   }
@@ -84,13 +91,13 @@ double floor_us(const std::string& root, const std::vector<std::string>& leaves,
 // open+read+close of each memory.stat by its path below the root, for reference.
 double open_read_us(const std::string& root, const std::vector<std::string>& leaves, int scans) {
   cgroup::Fd root_fd(::open(root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  char buf[8192];
+  std::array<char, 8192> buf{};
   const double start = cpu_seconds();
   for (int s = 0; s < scans && !interrupted(); ++s) {
     for (const std::string& l : leaves) {
       cgroup::Fd fd(::openat(root_fd.get(), (l + "/memory.stat").c_str(), O_RDONLY | O_CLOEXEC));
-      if (!fd || ::read(fd.get(), buf, sizeof buf) <= 0) {
-        std::fprintf(stderr, "open+read: failed: %s\n", std::strerror(errno));
+      if (!fd || ::read(fd.get(), buf.data(), buf.size()) <= 0) {
+        fmt::fprintf(stderr, "open+read: failed: %s\n", std::strerror(errno));
       }
     }
   }
@@ -122,9 +129,9 @@ struct DaemonRun {
 // reads its resident memory.
 DaemonRun run_daemon(const std::string& parent) {
   DaemonRun run;
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) {
-    std::fprintf(stderr, "daemon: pipe: %s\n", std::strerror(errno));
+  std::array<int, 2> pipe_fds{};
+  if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
+    fmt::fprintf(stderr, "daemon: pipe: %s\n", std::strerror(errno));
     return run;
   }
   const auto start = Clock::now();
@@ -138,31 +145,31 @@ DaemonRun run_daemon(const std::string& parent) {
   }
   ::close(pipe_fds[1]);
   std::string out;
-  char buf[4096];
+  std::array<char, 4096> buf{};
   const auto deadline = start + std::chrono::seconds(30);
   while (Clock::now() < deadline && !interrupted()) {
     pollfd p{pipe_fds[0], POLLIN, 0};
     if (::poll(&p, 1, 100) <= 0) {
       continue;
     }
-    ssize_t n = ::read(pipe_fds[0], buf, sizeof buf);
+    ssize_t n = ::read(pipe_fds[0], buf.data(), buf.size());
     if (n <= 0) {
       break;
     }
-    out.append(buf, static_cast<size_t>(n));
+    out.append(buf.data(), static_cast<size_t>(n));
     if (run.first_scan_ms < 0 && out.find("scan_first") != std::string::npos) {
       run.first_scan_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
       break;
     }
   }
   if (run.first_scan_ms < 0) {
-    std::fprintf(stderr, "daemon: no first scan; it said:\n%s\n", out.c_str());
+    fmt::fprintf(stderr, "daemon: no first scan; it said:\n%s\n", out.c_str());
   } else {
     // A few more scans, so that the resident set holds a steady state.
     for (int i = 0; i < 30 && !interrupted(); ++i) {
       ::usleep(100'000);
       pollfd p{pipe_fds[0], POLLIN, 0};
-      while (::poll(&p, 1, 0) > 0 && ::read(pipe_fds[0], buf, sizeof buf) > 0) {
+      while (::poll(&p, 1, 0) > 0 && ::read(pipe_fds[0], buf.data(), buf.size()) > 0) {
       }
     }
     run.rss_kib = status_kib(pid, "VmRSS:");
@@ -195,7 +202,7 @@ int run(const Args& args) {
   BenchTree tree(root, args.fixture);
   auto t0 = Clock::now();
   if (!tree.grow(args.leaves)) {
-    std::fprintf(stderr, "could not build the tree\n");
+    fmt::fprintf(stderr, "could not build the tree\n");
     return 1;
   }
   const double build_s = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -215,11 +222,11 @@ int run(const Args& args) {
     ::fstat(parent.fd.get(), &st);
     parent.dev = st.st_dev;
   } else {
-    std::fprintf(stderr, "%s\n", std::get<cgroup::ParentError>(opened).message.c_str());
+    fmt::fprintf(stderr, "%s\n", std::get<cgroup::ParentError>(opened).message.c_str());
     return 1;
   }
 
-  const double n = static_cast<double>(args.leaves);
+  const auto n = static_cast<double>(args.leaves);
   const long rss_before = status_kib(::getpid(), "VmRSS:");
   auto owned = std::make_unique<DaemonScan>(parent, cgroup::LeafScanOptions{});
   DaemonScan& daemon = *owned;
@@ -231,7 +238,7 @@ int run(const Args& args) {
   const double first_ms = std::chrono::duration<double, std::milli>(Clock::now() - f0).count();
   const double first_us = (cpu_seconds() - c0) * 1e6 / n;
   if (daemon.samples.size() != args.leaves) {
-    std::fprintf(stderr, "scan found %zu leaves, expected %zu\n", daemon.samples.size(),
+    fmt::fprintf(stderr, "scan found %zu leaves, expected %zu\n", daemon.samples.size(),
                  args.leaves);
   }
   // Steady state, interleaved with the floor so that both see the same machine.
@@ -252,7 +259,7 @@ int run(const Args& args) {
   double churn_cpu = 0;
   for (int r = 0; r < args.churn_rounds && !interrupted(); ++r) {
     if (!tree.churn(churn_pods)) {
-      std::fprintf(stderr, "churn failed\n");
+      fmt::fprintf(stderr, "churn failed\n");
       return 1;
     }
     c0 = cpu_seconds();
@@ -288,31 +295,31 @@ int run(const Args& args) {
     proc = run_daemon(root);
   }
   if (interrupted()) {
-    std::fprintf(stderr, "interrupted\n");
+    fmt::fprintf(stderr, "interrupted\n");
     return 130;
   }
 
-  std::printf("\n%s tree, %zu leaves (%zu directories), built in %.1f s; %d scans a measure\n",
+  fmt::printf("\n%s tree, %zu leaves (%zu directories), built in %.1f s; %d scans a measure\n",
               args.fixture ? "fixture" : "cgroup v1", args.leaves, c.dirs, build_s, scans);
-  std::printf("  kernel floor (pread on kept fds)      %8.2f us/leaf/scan\n", floor);
-  std::printf("  daemon, steady state                  %8.2f us/leaf/scan  %.2fx floor\n",
+  fmt::printf("  kernel floor (pread on kept fds)      %8.2f us/leaf/scan\n", floor);
+  fmt::printf("  daemon, steady state                  %8.2f us/leaf/scan  %.2fx floor\n",
               steady_us, steady_us / floor);
-  std::printf(
+  fmt::printf(
       "  daemon, after 1%% replaced             %8.2f us/leaf/scan  %.2fx floor"
       "  (%.1f us per changed leaf)\n",
       churn_us, churn_us / floor, per_changed_us);
-  std::printf("  daemon, first scan (full walk)        %8.2f us/leaf       %.1f ms wall\n",
+  fmt::printf("  daemon, first scan (full walk)        %8.2f us/leaf       %.1f ms wall\n",
               first_us, first_ms);
-  std::printf("  open+read+close of memory.stat        %8.2f us/leaf/scan  %.2fx floor\n",
+  fmt::printf("  open+read+close of memory.stat        %8.2f us/leaf/scan  %.2fx floor\n",
               open_read, open_read / floor);
-  std::printf("  listing every directory every scan    %8.2f us/leaf/scan  %.2fx floor\n",
+  fmt::printf("  listing every directory every scan    %8.2f us/leaf/scan  %.2fx floor\n",
               listing_us, listing_us / floor);
-  std::printf("  kept fds %zu of budget %zu; unwatched dirs %zu; full walks %llu\n", c.kept_fds,
+  fmt::printf("  kept fds %zu of budget %zu; unwatched dirs %zu; full walks %llu\n", c.kept_fds,
               c.fd_budget, c.unwatched_dirs, static_cast<unsigned long long>(c.full_walks));
-  std::printf("  resident growth: scanner and samples %ld KiB, with the tracker %ld KiB\n",
+  fmt::printf("  resident growth: scanner and samples %ld KiB, with the tracker %ld KiB\n",
               scanner_kib, both_kib);
   if (!args.fixture) {
-    std::printf(
+    fmt::printf(
         "  daemon process: start to first scan %.1f ms wall (--once: %.1f ms CPU), "
         "resident %ld KiB (peak %ld KiB)\n",
         proc.first_scan_ms, proc.once_cpu_ms, proc.rss_kib, proc.hwm_kib);
@@ -335,7 +342,7 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     auto next = [&]() -> std::string {
       if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        fmt::fprintf(stderr, "%s needs a value\n", a.c_str());
         std::exit(2);
       }
       return argv[++i];
@@ -351,7 +358,7 @@ int main(int argc, char** argv) {
     } else if (a == "--csv") {
       args.csv = next();
     } else {
-      std::fprintf(stderr,
+      fmt::fprintf(stderr,
                    "usage: %s --leaves N [--fixture] [--scans S] [--churn-rounds R] [--csv F]\n",
                    argv[0]);
       return 2;

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <mutex>
 
@@ -56,14 +57,14 @@ struct ChildDir {
 // directory that vanished lists as empty.
 std::vector<ChildDir> child_dirs(int dir_fd) {
   std::vector<ChildDir> out;
-  alignas(struct dirent64) char buf[8192];
+  alignas(struct dirent64) std::array<char, 8192> buf;
   for (;;) {
-    ssize_t n = ::getdents64(dir_fd, buf, sizeof buf);
+    ssize_t n = ::getdents64(dir_fd, buf.data(), buf.size());
     if (n <= 0) {
       break;
     }
     for (ssize_t off = 0; off < n;) {
-      auto* d = reinterpret_cast<struct dirent64*>(buf + off);
+      auto* d = reinterpret_cast<struct dirent64*>(buf.data() + off);
       off += d->d_reclen;
       const char* nm = d->d_name;
       if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) {
@@ -248,14 +249,14 @@ void LeafScanner::drain_events() {
     std::string name;
   };
   std::vector<Pending> pending;
-  alignas(struct inotify_event) char buf[16384];
+  alignas(struct inotify_event) std::array<char, 16384> buf;
   for (;;) {
-    ssize_t n = ::read(inotify_.get(), buf, sizeof buf);
+    ssize_t n = ::read(inotify_.get(), buf.data(), buf.size());
     if (n <= 0) {
       break;  // EAGAIN: nothing more queued
     }
     for (ssize_t off = 0; off < n;) {
-      auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
+      auto* ev = reinterpret_cast<struct inotify_event*>(buf.data() + off);
       off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
       if (ev->mask & IN_Q_OVERFLOW) {
         full_walk_due_ = true;  // events were lost

@@ -339,7 +339,7 @@ TEST(LeafScanDeathTest, FewFileDescriptorsStillReadEveryLeaf) {
       }
       for (const LeafSample& l : out) {
         int i = std::stoi(l.name.substr(l.name.rfind("/c") + 2));
-        if (!l.stats || l.stats->cache_bytes != static_cast<uint64_t>(1000 + i)) {
+        if (!l.stats || l.stats->cache_bytes != 1000 + static_cast<uint64_t>(i)) {
           std::_Exit(5);
         }
       }

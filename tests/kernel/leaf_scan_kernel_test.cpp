@@ -29,6 +29,7 @@ std::map<std::string, uint64_t> leaves(cgroup::LeafScanner& scanner) {
 
 std::vector<std::string> names(const std::map<std::string, uint64_t>& m) {
   std::vector<std::string> out;
+  out.reserve(m.size());
   for (const auto& [name, inode] : m) {
     out.push_back(name);
   }
