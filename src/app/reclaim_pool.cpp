@@ -89,11 +89,22 @@ core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
   out.target_bytes = job.target_bytes;
 
   const auto start = std::chrono::steady_clock::now();
-  auto status = reclaimer_.reclaim(job.dir.get(), job.target_bytes);
+  auto opened = job.dir.open(job.name, job.inode);
+  if (!opened) {
+    if (opened.error().vanished()) {
+      out.result = Result::kVanished;
+    } else {
+      out.result = Result::kFailed;
+      out.error = opened.error().describe(job.name);
+    }
+    return out;
+  }
+  const cgroup::Fd dir = std::move(*opened);
+  auto status = reclaimer_.reclaim(dir.get(), job.target_bytes);
   // A signal other than ours at shutdown cannot reach this thread (they are blocked), so EINTR
   // outside shutdown is spurious: try again.
   while (!status && status.error().err == EINTR && !stopping_) {
-    status = reclaimer_.reclaim(job.dir.get(), job.target_bytes);
+    status = reclaimer_.reclaim(dir.get(), job.target_bytes);
   }
   out.took = std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - start);
   if (reclaimer_.take_swappiness_fallback()) {
@@ -118,7 +129,7 @@ core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
   }
   if (out.result == Result::kDone || out.result == Result::kPartial ||
       out.result == Result::kFailed) {
-    auto after = cgroup::read_leaf_stats(job.dir.get(), version_, job.limit_bytes, buf);
+    auto after = cgroup::read_leaf_stats(dir.get(), version_, job.limit_bytes, buf);
     if (after) {
       out.cache_after_bytes = after->cache_bytes;
       out.shmem_after_bytes = after->shmem_bytes;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "cgroup/fd.h"
+#include "cgroup/leaf_dir.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/reclaim.h"
 #include "core/reclaim_outcome.h"
@@ -21,7 +22,8 @@ namespace cgmm::app {
 struct ReclaimJob {
   std::string name;
   uint64_t inode = 0;
-  cgroup::Fd dir;  // the leaf's directory, held so the write reaches this very cgroup
+  // Opens the leaf's directory, checked to be this very incarnation (name and inode).
+  cgroup::LeafDir dir;
   uint64_t cache_before_bytes = 0;
   uint64_t target_bytes = 0;            // see ReclaimOutcome::target_bytes
   std::optional<uint64_t> limit_bytes;  // v2: the effective limit, for reading stats after

@@ -1,12 +1,15 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cgroup/fd.h"
 #include "cgroup/hierarchy.h"
+#include "cgroup/leaf_dir.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
 
@@ -16,33 +19,95 @@ namespace cgmm::cgroup {
 struct LeafSample {
   std::string name;    // "<parent name>/<path below the parent>", or the parent's name
   uint64_t inode = 0;  // with the name, identifies one incarnation of the cgroup
-  Fd dir;              // the leaf's directory, for writing its reclaim file
+  LeafDir dir;         // opens the leaf's directory, for writing its reclaim file
   std::optional<MemoryStats> stats;
   std::optional<IoError> error;  // set when stats could not be read (never for a vanished leaf)
 };
 
-// Finds the leaf cgroups under a parent (directories with no child directory; the parent itself
-// when it has none) and reads each one's memory.stat. Never follows symlinks and never leaves the
-// parent's filesystem. Leaves that vanish during the scan are left out.
 // Reads one leaf's memory.stat through its directory fd, using `buf` as scratch space. On v2 the
 // limit is not part of memory.stat: `v2_limit` is the effective limit found by the walk.
 IoResult<MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
                                       std::string& buf);
 
+// Raises the soft RLIMIT_NOFILE to the hard limit (once per process) and returns the soft limit.
+size_t raise_fd_limit();
+
+struct LeafScanOptions {
+  // Every this many scans the whole tree is listed again, a safety net under inotify. The first
+  // scan is always a full walk.
+  uint32_t full_walk_every = 360;
+  // File descriptors left to the rest of the process: the scanner keeps at most the soft
+  // RLIMIT_NOFILE less this many open, and reads the other leaves with open/read/close.
+  size_t fd_reserve = 256;
+  // Watch directories with inotify; without it every directory is listed on every scan.
+  bool watch = true;
+};
+
+// What the scanner holds and has done, for benchmarks and diagnostics.
+struct LeafScanCounters {
+  uint64_t scans = 0;
+  uint64_t full_walks = 0;
+  uint64_t dirs_listed = 0;  // directory listings (getdents) over all scans
+  size_t dirs = 0;           // directories in the tree, the parent included
+  size_t kept_fds = 0;       // memory.stat (and v2 memory.max) files kept open
+  size_t fd_budget = 0;
+  size_t unwatched_dirs = 0;  // listed on every scan: inotify unavailable or out of watches
+};
+
+// Finds the leaf cgroups under a parent (directories with no child directory; the parent itself
+// when it has none) and reads each one's memory.stat. Never follows symlinks and never leaves the
+// parent's filesystem. Leaves that vanish during the scan are left out.
+//
+// Between scans it keeps a tree of the directories, each watched with inotify (IN_CREATE,
+// IN_DELETE and moves of subdirectories), and each leaf's memory.stat open: a scan with no change
+// since the last costs one pread per leaf. A kept memory.stat of a removed cgroup reads ENODEV;
+// that leaf is dropped and its file closed, so no kept fd outlives its cgroup by more than a
+// scan. A cgroup removed and created again under the same name is a new node with a new inode.
 class LeafScanner {
  public:
-  explicit LeafScanner(const Parent& parent) : parent_(parent) {}
+  explicit LeafScanner(const Parent& parent, LeafScanOptions options = {});
+  ~LeafScanner();
+  LeafScanner(const LeafScanner&) = delete;
+  LeafScanner& operator=(const LeafScanner&) = delete;
 
   // Replaces `out` with this scan's leaves, in a stable (directory) order.
   void scan(std::vector<LeafSample>& out);
 
+  const LeafScanCounters& counters() const { return counters_; }
+
  private:
-  void walk(Fd dir, uint64_t inode, std::string& name, std::optional<uint64_t> limit, int depth,
-            std::vector<LeafSample>& out);
-  void sample(LeafSample& leaf, std::optional<uint64_t> limit);
-  std::optional<uint64_t> v2_own_limit(int dir_fd);
+  struct Node;
+  using Limit = std::optional<uint64_t>;
+
+  void drain_events();
+  void resolve_child(Node& dir, const std::string& name);
+  void reconcile(Node& node, int dir_fd, bool deep);
+  std::unique_ptr<Node> make_child(Node& up, const std::string& name, int up_fd);
+  void watch(Node& node, int dir_fd);
+  void release(Node& node);
+  void emit(Node& node, std::string& name, Limit limit, std::vector<LeafSample>& out,
+            size_t& count);
+  void sample(Node& node, const std::string& name, Limit limit, std::vector<LeafSample>& out,
+              size_t& count);
+  IoResult<Fd> open_node_dir(const Node& node) const;
+  IoResult<Fd> open_file(const Node& node, const char* file);
+  Limit own_limit(Node& node);
+  bool may_keep() const { return counters_.kept_fds < counters_.fd_budget; }
+  void keep(Fd& slot, Fd fd);
+  void drop(Fd& slot);
 
   const Parent& parent_;
+  LeafScanOptions options_;
+  std::shared_ptr<const Fd> root_fd_;
+  LeafDir leaf_dir_;
+  std::unique_ptr<Node> root_;
+  std::vector<Fd> ancestor_max_;  // v2: memory.max of the parent and its ancestors
+  Fd inotify_;
+  std::unordered_map<int, Node*> watched_;
+  std::vector<Node*> dead_;  // leaves whose kept memory.stat said the cgroup is gone
+  bool full_walk_due_ = true;
+  bool walked_ = false;  // this scan began with a full walk
+  LeafScanCounters counters_;
   std::string buf_;
 };
 

@@ -2,8 +2,10 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <filesystem>
+#include <map>
 
 #include "support/temp_tree.h"
 
@@ -119,6 +121,235 @@ TEST(LeafScan, RescanSeesChanges) {
   std::filesystem::remove_all(t.root() / "p/c1");
   scanner.scan(out);
   EXPECT_THAT(names(out), ElementsAre("p/c2"));
+}
+
+// name -> inode of one scan's leaves, all of which must have read fine.
+std::map<std::string, uint64_t> inodes(const std::vector<LeafSample>& leaves) {
+  std::map<std::string, uint64_t> out;
+  for (const LeafSample& l : leaves) {
+    EXPECT_TRUE(l.stats) << l.name;
+    out[l.name] = l.inode;
+  }
+  return out;
+}
+
+uint64_t cache_of(const std::vector<LeafSample>& leaves, const std::string& name) {
+  for (const LeafSample& l : leaves) {
+    if (l.name == name && l.stats) {
+      return l.stats->cache_bytes;
+    }
+  }
+  ADD_FAILURE() << name << " not in the scan";
+  return 0;
+}
+
+// The same changes seen by the incremental scanner (inotify) and by one that lists every
+// directory on every scan.
+class LeafScanRescan : public ::testing::TestWithParam<bool> {
+ protected:
+  LeafScanOptions options() const {
+    LeafScanOptions o;
+    o.watch = GetParam();
+    o.full_walk_every = 0;  // only the first scan walks: later changes must be seen without it
+    return o;
+  }
+};
+
+TEST_P(LeafScanRescan, CreatedAndRemovedLeavesBetweenScans) {
+  testing::TempTree t;
+  t.v1_cgroup("p/burstable/pod1/c1", 1);
+  t.v1_cgroup("p/burstable/pod1/c2", 2);
+  t.v1_cgroup("p/burstable/pod2/c3", 3);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  EXPECT_THAT(names(out), UnorderedElementsAre("p/burstable/pod1/c1", "p/burstable/pod1/c2",
+                                               "p/burstable/pod2/c3"));
+
+  // A new pod with a container, a container removed, a leaf that gains a child.
+  t.v1_cgroup("p/burstable/pod3/c4", 4);
+  std::filesystem::remove_all(t.root() / "p/burstable/pod1/c2");
+  t.v1_cgroup("p/burstable/pod2/c3/inner", 5);
+  scanner.scan(out);
+  EXPECT_THAT(names(out), UnorderedElementsAre("p/burstable/pod1/c1", "p/burstable/pod2/c3/inner",
+                                               "p/burstable/pod3/c4"));
+  EXPECT_EQ(cache_of(out, "p/burstable/pod3/c4"), 4u);
+
+  // A whole pod removed; a directory whose only child went is a leaf again.
+  std::filesystem::remove_all(t.root() / "p/burstable/pod3");
+  std::filesystem::remove_all(t.root() / "p/burstable/pod2/c3/inner");
+  scanner.scan(out);
+  EXPECT_THAT(names(out), UnorderedElementsAre("p/burstable/pod1/c1", "p/burstable/pod2/c3"));
+  EXPECT_EQ(cache_of(out, "p/burstable/pod2/c3"), 3u);
+
+  // Nothing changed: the same leaves again.
+  scanner.scan(out);
+  EXPECT_THAT(names(out), UnorderedElementsAre("p/burstable/pod1/c1", "p/burstable/pod2/c3"));
+}
+
+TEST_P(LeafScanRescan, RecreatedLeafUnderTheSameNameHasANewInode) {
+  testing::TempTree t;
+  t.v1_cgroup("p/pod/c1", 1);
+  t.v1_cgroup("p/pod/c2", 2);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  auto before = inodes(out);
+
+  std::filesystem::remove_all(t.root() / "p/pod/c1");
+  t.v1_cgroup("p/pod/c1", 10);
+  scanner.scan(out);
+  auto after = inodes(out);
+  ASSERT_EQ(after.size(), 2u);
+  EXPECT_NE(after["p/pod/c1"], before["p/pod/c1"]);
+  EXPECT_EQ(after["p/pod/c2"], before["p/pod/c2"]);
+  // The new cgroup's own stats, not those of a file kept open from the old one.
+  EXPECT_EQ(cache_of(out, "p/pod/c1"), 10u);
+}
+
+TEST_P(LeafScanRescan, StatsAreReadAfreshOnEveryScan) {
+  testing::TempTree t;
+  t.v1_cgroup("p/c1", 1);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  EXPECT_EQ(cache_of(out, "p/c1"), 1u);
+  t.v1_cgroup("p/c1", 12345);  // rewritten in place, as the kernel's text changes
+  scanner.scan(out);
+  EXPECT_EQ(cache_of(out, "p/c1"), 12345u);
+}
+
+TEST_P(LeafScanRescan, LeafWithoutStatsYetIsPickedUpWhenTheyAppear) {
+  testing::TempTree t;
+  t.v1_cgroup("p/c1", 1);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  t.mkdir("p/c2");  // a cgroup still being set up
+  scanner.scan(out);
+  EXPECT_THAT(names(out), ElementsAre("p/c1"));
+  t.v1_cgroup("p/c2", 2);
+  scanner.scan(out);
+  EXPECT_THAT(names(out), UnorderedElementsAre("p/c1", "p/c2"));
+}
+
+TEST_P(LeafScanRescan, RenamedLeafIsSeenUnderItsNewName) {
+  testing::TempTree t;
+  t.v1_cgroup("p/pod/old", 1);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  std::filesystem::rename(t.root() / "p/pod/old", t.root() / "p/pod/new");
+  scanner.scan(out);
+  EXPECT_THAT(names(out), ElementsAre("p/pod/new"));
+}
+
+TEST_P(LeafScanRescan, V2LimitChangesAreSeenOnEveryScan) {
+  testing::TempTree t;
+  t.write("k/pod/memory.max", "1000\n");
+  t.write("k/pod/c/memory.stat", "anon 0\nfile 5\nshmem 0\n");
+  t.write("k/pod/c/memory.max", "max\n");
+  Parent parent = t.parent("k", Version::kV2);
+  LeafScanner scanner(parent, options());
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].stats->limit_bytes, 1000u);
+  t.write("k/pod/c/memory.max", "300\n");
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].stats->limit_bytes, 300u);
+  t.write("k/pod/memory.max", "max\n");
+  t.write("k/pod/c/memory.max", "max\n");
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_FALSE(out[0].stats->limit_bytes.has_value());
+}
+
+INSTANTIATE_TEST_SUITE_P(WatchedAndListed, LeafScanRescan, ::testing::Bool(),
+                         [](const auto& param_info) {
+                           return param_info.param ? "Watched" : "Listed";
+                         });
+
+TEST(LeafScan, SampleDirOpensTheLeafAndRefusesANewIncarnation) {
+  testing::TempTree t;
+  t.v1_cgroup("p/pod/c1", 1);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent);
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  LeafSample old = std::move(out[0]);
+
+  auto dir = old.dir.open(old.name, old.inode);
+  ASSERT_TRUE(dir);
+  struct stat st {};
+  ASSERT_EQ(::fstatat(dir->get(), "memory.stat", &st, 0), 0);
+
+  std::filesystem::remove_all(t.root() / "p/pod/c1");
+  t.v1_cgroup("p/pod/c1", 2);
+  auto again = old.dir.open(old.name, old.inode);
+  ASSERT_FALSE(again);
+  EXPECT_TRUE(again.error().vanished());
+}
+
+TEST(LeafScan, SampleDirNeverFollowsASymlinkedPath) {
+  testing::TempTree t;
+  t.v1_cgroup("p/c1", 1);
+  t.v1_cgroup("elsewhere/c1", 1);
+  Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent);
+  std::vector<LeafSample> out;
+  scanner.scan(out);
+  ASSERT_EQ(out.size(), 1u);
+  std::filesystem::remove_all(t.root() / "p/c1");
+  std::filesystem::create_directory_symlink(t.root() / "elsewhere/c1", t.root() / "p/c1");
+  EXPECT_FALSE(out[0].dir.open(out[0].name, out[0].inode));
+}
+
+// With fewer file descriptors than leaves, the leaves past the budget are read with
+// open/read/close: every leaf is still seen, with its own stats, scan after scan.
+TEST(LeafScanDeathTest, FewFileDescriptorsStillReadEveryLeaf) {
+  testing::TempTree t;
+  constexpr int kLeaves = 150;
+  for (int i = 0; i < kLeaves; ++i) {
+    t.v1_cgroup("p/pod" + std::to_string(i / 3) + "/c" + std::to_string(i), 1000 + i);
+  }
+  auto child = [&] {
+    struct rlimit rl {
+      64, 64
+    };
+    if (::setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      std::_Exit(3);
+    }
+    Parent parent = t.parent("p", Version::kV1);
+    LeafScanOptions o;
+    o.fd_reserve = 24;
+    LeafScanner scanner(parent, o);
+    std::vector<LeafSample> out;
+    for (int round = 0; round < 3; ++round) {
+      scanner.scan(out);
+      if (out.size() != kLeaves) {
+        std::_Exit(4);
+      }
+      for (const LeafSample& l : out) {
+        int i = std::stoi(l.name.substr(l.name.rfind("/c") + 2));
+        if (!l.stats || l.stats->cache_bytes != 1000 + static_cast<uint64_t>(i)) {
+          std::_Exit(5);
+        }
+      }
+      if (scanner.counters().kept_fds > 40) {
+        std::_Exit(6);
+      }
+    }
+    std::_Exit(0);
+  };
+  EXPECT_EXIT(child(), ::testing::ExitedWithCode(0), "");
 }
 
 std::string v2_stat(uint64_t file) {
