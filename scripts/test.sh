@@ -36,6 +36,7 @@ run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/
 run_suite "cgroup v2 kernel facts in a VM" tests/vm/run.sh tests/vm/guest/kernel_facts.sh
 run_suite "the daemon on cgroup v2 in a VM" \
   tests/vm/run.sh tests/vm/guest/daemon_v2.sh "$BUILD_DIR/cgroup-memory-manager"
+run_suite "benchmark command, small N (bench/scan_bench.sh --quick)" bench/scan_bench.sh --quick
 
 echo
 if ((failed)); then

@@ -121,7 +121,11 @@ TEST_F(IoErrorsV1, AReadOnlyMountOfTheHierarchyIsErofsForTheReclaimOnly) {
     if (leaves.size() != 1 || !leaves[0].stats) {
       return 202;
     }
-    auto st = cgroup::Reclaimer(Version::kV1).reclaim(leaves[0].dir.get(), 0);
+    auto dir = leaves[0].dir.open(leaves[0].name, leaves[0].inode);
+    if (!dir) {
+      return 203;
+    }
+    auto st = cgroup::Reclaimer(Version::kV1).reclaim(dir->get(), 0);
     return st.ok() ? 0 : st.error().err;
   });
   ::rmdir(mnt.c_str());
