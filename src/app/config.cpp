@@ -37,8 +37,8 @@ std::string find_default_parent() {
 constexpr const char* kFooter = R"(
 Every option can also be set with an environment variable CGMM_<OPTION> (CGMM_PARENT,
 CGMM_THRESHOLD, CGMM_INTERVAL, CGMM_COOLDOWN, CGMM_ONCE, CGMM_DRY_RUN, CGMM_LOG_LEVEL,
-CGMM_LOG_FORMAT, CGMM_LISTEN, CGMM_OUTPUT, CGMM_RECLAIM_TARGET, CGMM_EXCLUDE_SHMEM); the
-command line wins. RUST_LOG is read as a log level when neither --log-level nor CGMM_LOG_LEVEL
+CGMM_LOG_FORMAT, CGMM_LISTEN, CGMM_OUTPUT, CGMM_RECLAIM_TARGET, CGMM_EXCLUDE_SHMEM,
+CGMM_NOTIFICATIONS); the command line wins. RUST_LOG is read as a log level when neither --log-level nor CGMM_LOG_LEVEL
 is set.
 
 Sizes: a plain number is bytes; KB/MB/GB (powers of 1000) and KiB/MiB/GiB (powers of 1024),
@@ -120,6 +120,10 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
       ->type_name("FORMAT")
       ->capture_default_str();
 
+  cli.add_flag("--notifications,!--no-notifications", config.notifications,
+               "Check a cgroup as soon as the kernel says its memory usage crossed its threshold "
+               "(cgroup v1); the periodic scan stays as a safety net [default: on]")
+      ->envname("CGMM_NOTIFICATIONS");
   cli.add_option("--listen", listen,
                  "Serve /metrics and /healthz here: :PORT, IPV4:PORT or [IPV6]:PORT [default: off]")
       ->envname("CGMM_LISTEN")

@@ -47,6 +47,19 @@ double seconds(core::Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
+bool notifications_on(const Config& config, const cgroup::Parent& parent) {
+  return config.notifications && !config.once && parent.version == cgroup::Version::kV1;
+}
+
+cgroup::LeafScanOptions scan_options(const Config& config, const cgroup::Parent& parent) {
+  cgroup::LeafScanOptions options;
+  if (notifications_on(config, parent)) {
+    // Each watched leaf holds an eventfd: leave half of the descriptors to them.
+    options.fd_reserve = std::max(options.fd_reserve, cgroup::raise_fd_limit() / 2);
+  }
+  return options;
+}
+
 }  // namespace
 
 Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
@@ -55,7 +68,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       parent_(std::move(parent)),
       signals_(signals),
       clock_(clock),
-      scanner_(parent_),
+      scanner_(parent_, scan_options(config, parent_)),
       tracker_(config.policy, config.dry_run),
       pool_(kReclaimWorkers, parent_.version),
       telemetry_(config.listen, config.interval, clock_) {
@@ -63,6 +76,12 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
     throw UsageError(
         "--reclaim-target needs cgroup v2 (memory.reclaim); on cgroup v1 "
         "memory.force_empty always reclaims all it can");
+  }
+  if (notifications_on(config_, parent_)) {
+    events_ = std::make_unique<cgroup::UsageEvents>();
+    if (!events_->valid()) {
+      events_.reset();
+    }
   }
   if (parent_.version == cgroup::Version::kV2 &&
       ::faccessat(parent_.fd.get(), cgroup::files::kMemoryReclaim, F_OK, AT_SYMLINK_NOFOLLOW) !=
@@ -87,8 +106,10 @@ int Daemon::run() {
                 format_duration(config_.policy.cooldown) +
                 (config_.policy.exclude_shmem ? ", shmem excluded" : "") +
                 (config_.dry_run ? ", dry run" : "") + (config_.once ? ", one pass" : "") +
-                (config_.listen ? ", metrics on " + config_.listen->to_string() : ""),
+                (config_.listen ? ", metrics on " + config_.listen->to_string() : "") +
+                (events_ ? ", memory threshold notifications on" : ""),
             {{"parent", parent_.path},
+             {"notifications", events_ != nullptr},
              {"cgroup_version", version_name(parent_.version)},
              {"threshold", config_.policy.threshold.to_string()},
              {"interval_seconds", seconds(config_.interval)},
@@ -195,6 +216,9 @@ void Daemon::scan() {
                 {{"cgroup", s.name}, {"reason", core::to_string(d.reason)}});
     }
   }
+  if (events_) {
+    watch_levels(r);
+  }
   if (metrics) {
     metrics->retain_leaves([this](std::string_view cgroup) { return tracker_.contains(cgroup); });
     metrics->record_scan(clock_.now() - start, samples_.size());
@@ -286,7 +310,7 @@ void Daemon::dispatch(size_t index, const core::Decision& decision) {
     return;
   }
   log_event(Level::debug, "reclaim_start", "reclaiming " + li.display + ": " + over, fields);
-  pool_.submit(ReclaimJob{s.name, s.inode, std::move(s.dir), cache, amount, s.stats->limit_bytes});
+  pool_.submit(ReclaimJob{s.name, s.inode, s.dir, cache, amount, s.stats->limit_bytes});
 }
 
 void Daemon::collect_finished() {
@@ -403,25 +427,131 @@ void Daemon::log_backoff(const core::ReclaimOutcome& o, const LeafInfo& li,
 
 bool Daemon::wait_until(core::TimePoint deadline) {
   for (;;) {
-    auto left = deadline - clock_.now();
-    if (left <= core::TimePoint::duration::zero()) {
+    run_due_rechecks();
+    const core::TimePoint now = clock_.now();
+    if (deadline <= now) {
       return true;
     }
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+    core::TimePoint wake = deadline;
+    for (const Recheck& r : rechecks_) {
+      wake = std::min(wake, r.at);
+    }
+    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                  std::max(wake - now, core::TimePoint::duration::zero()))
+                  .count();
     timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    pollfd fds[2] = {{signals_.fd(), POLLIN, 0}, {pool_.wake_fd(), POLLIN, 0}};
-    int n = ::ppoll(fds, 2, &ts, nullptr);
+    // A negative fd is ignored by poll: without notifications the third entry never fires.
+    pollfd fds[3] = {{signals_.fd(), POLLIN, 0},
+                     {pool_.wake_fd(), POLLIN, 0},
+                     {events_ ? events_->fd() : -1, POLLIN, 0}};
+    int n = ::ppoll(fds, 3, &ts, nullptr);
     if (n < 0 && errno != EINTR) {
       throw std::runtime_error(std::string("poll failed: ") + std::strerror(errno));
     }
     if (n > 0 && (fds[1].revents & POLLIN)) {
       collect_finished();
     }
+    if (n > 0 && (fds[2].revents & POLLIN)) {
+      handle_events();
+    }
     if (n > 0 && (fds[0].revents & POLLIN)) {
       if (auto sig = signals_.take()) {
         log_event(Level::info, "signal", std::string("received ") + strsignal(*sig));
         return false;
       }
+    }
+  }
+}
+
+void Daemon::watch_levels(const core::TickResult& r) {
+  for (size_t i = 0; i < samples_.size(); ++i) {
+    const cgroup::LeafSample& s = samples_[i];
+    const std::optional<uint64_t>& level = r.decisions[i].threshold_bytes;
+    if (!s.stats || !level) {
+      continue;
+    }
+    auto st = events_->watch(s.inode, *level, static_cast<uint32_t>(i),
+                             [&s] { return s.dir.open(s.name, s.inode); });
+    if (!st && !st.error().vanished() && !events_warned_) {
+      events_warned_ = true;
+      log_event(Level::warn, "notify_unavailable",
+                st.error().describe(s.name) +
+                    "; leaves whose memory threshold cannot be registered are checked at each "
+                    "scan only (logged once)",
+                {{"cgroup", s.name}, {"error", st.error().describe(s.name)}});
+    }
+  }
+  events_->sweep();
+}
+
+void Daemon::handle_events() {
+  fired_.clear();
+  events_->take(fired_);
+  for (const cgroup::UsageEvents::Fired& f : fired_) {
+    if (f.slot < samples_.size() && samples_[f.slot].inode == f.key) {
+      check_leaf(f.slot);
+    }
+  }
+}
+
+void Daemon::run_due_rechecks() {
+  const core::TimePoint now = clock_.now();
+  for (size_t i = 0; i < rechecks_.size();) {
+    if (rechecks_[i].at > now) {
+      ++i;
+      continue;
+    }
+    const Recheck due = rechecks_[i];
+    rechecks_[i] = rechecks_.back();
+    rechecks_.pop_back();
+    if (due.index < samples_.size() && samples_[due.index].inode == due.inode) {
+      check_leaf(due.index);
+    }
+  }
+}
+
+void Daemon::check_leaf(size_t index) {
+  cgroup::LeafSample& s = samples_[index];
+  auto dir = s.dir.open(s.name, s.inode);
+  if (!dir) {
+    return;  // gone: the next scan says so
+  }
+  auto stats = cgroup::read_leaf_stats(dir->get(), parent_.version,
+                                       s.stats ? s.stats->limit_bytes : std::nullopt, check_buf_);
+  if (!stats) {
+    return;
+  }
+  s.stats = *stats;
+  const std::optional<core::Decision> d = tracker_.check(s, clock_.now());
+  if (!d) {
+    return;
+  }
+  if (d->action == core::Action::kReclaim) {
+    dispatch(index, *d);
+  } else if (d->reason == core::Reason::kBelowThreshold && events_) {
+    // The usage crossed the level but the cache is still under the threshold: the rest of the
+    // usage (anonymous and kernel memory, shmem when excluded) stands in between. Move the level
+    // up by that much, so the next event comes when the cache itself gets there.
+    if (auto usage = cgroup::read_usage(dir->get(), check_buf_)) {
+      const uint64_t counted = core::counted_cache_bytes(*stats, config_.policy);
+      const uint64_t other = *usage > counted ? *usage - counted : 0;
+      const uint64_t level = *d->threshold_bytes + other;
+      log_event(Level::debug, "notify_level",
+                s.name + ": usage " + format_bytes(*usage) + " crossed its level with cache " +
+                    format_bytes(counted) + "; next level " + format_bytes(level),
+                {{"cgroup", s.name},
+                 {"usage_bytes", *usage},
+                 {"cache_bytes", counted},
+                 {"level_bytes", level}});
+      events_->move_level(s.inode, level, [&s] { return s.dir.open(s.name, s.inode); });
+    }
+  } else if (d->retry_at) {
+    // Over its level but held back: look again the moment the wait ends, not a whole interval
+    // later. One pending look per leaf is enough.
+    const bool pending = std::any_of(rechecks_.begin(), rechecks_.end(),
+                                     [&](const Recheck& r) { return r.inode == s.inode; });
+    if (!pending) {
+      rechecks_.push_back({*d->retry_at, s.inode, static_cast<uint32_t>(index)});
     }
   }
 }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -11,6 +12,7 @@
 #include "app/telemetry.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_scan.h"
+#include "cgroup/usage_events.h"
 #include "core/clock.h"
 #include "core/tracker.h"
 #include "obs/daemon_metrics.h"
@@ -47,6 +49,12 @@ class Daemon {
   // Sleeps until `deadline`, handling finished reclaims. False when a stop signal arrived.
   bool wait_until(core::TimePoint deadline);
   int finish_once();
+  // Notifications (cgroup v1 memory thresholds): keep each leaf's level registered, check a leaf
+  // at once when its usage crosses it, and again when a cooldown that held it back ends.
+  void watch_levels(const core::TickResult& r);
+  void handle_events();
+  void run_due_rechecks();
+  void check_leaf(size_t index);
   const LeafInfo& info(const std::string& name);
 
   const Config& config_;
@@ -63,6 +71,17 @@ class Daemon {
   std::unordered_map<std::string, LeafInfo> names_;
   bool first_scan_ = true;
   std::vector<obs::ReportRow> report_;  // --once only
+
+  struct Recheck {
+    core::TimePoint at;
+    uint64_t inode;
+    uint32_t index;
+  };
+  std::unique_ptr<cgroup::UsageEvents> events_;  // null without notifications
+  bool events_warned_ = false;
+  std::vector<cgroup::UsageEvents::Fired> fired_;
+  std::vector<Recheck> rechecks_;
+  std::string check_buf_;
 };
 
 }  // namespace cgmm::app

@@ -11,4 +11,9 @@ inline constexpr const char* kMemoryReclaim = "memory.reclaim";
 // v2: the cgroup's own hard limit, "max" when there is none.
 inline constexpr const char* kMemoryMax = "memory.max";
 
+// v1: the cgroup's memory usage, one number; usage above a level is necessary for cache above it.
+inline constexpr const char* kMemoryUsage = "memory.usage_in_bytes";
+// v1: "<eventfd> <fd of memory.usage_in_bytes> <level>" registers a memory threshold.
+inline constexpr const char* kEventControl = "cgroup.event_control";
+
 }  // namespace cgmm::cgroup::files

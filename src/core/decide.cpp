@@ -45,6 +45,7 @@ Decision decide(const cgroup::MemoryStats& stats, const Policy& policy, const Le
   }
   if (state.last_reclaim && now - *state.last_reclaim < reclaim_wait(policy, state)) {
     d.reason = state.futile_streak > 0 ? Reason::kBackoff : Reason::kCooldown;
+    d.retry_at = *state.last_reclaim + reclaim_wait(policy, state);
     return d;
   }
   d.action = Action::kReclaim;

@@ -33,6 +33,8 @@ struct Decision {
   Action action = Action::kNone;
   Reason reason = Reason::kBelowThreshold;
   std::optional<uint64_t> threshold_bytes;  // the level the cache was compared with
+  // kCooldown and kBackoff: when the leaf may be reclaimed again.
+  std::optional<TimePoint> retry_at;
 };
 
 struct Policy {

@@ -32,12 +32,7 @@ TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoi
       e.failing = false;
       r.error_cleared.push_back(i);
     }
-    Decision d = decide(*s.stats, policy_, e.state, now);
-    if (d.action == Action::kReclaim) {
-      e.state.last_reclaim = now;
-      e.state.in_flight = !dry_run_;
-    }
-    r.decisions[i] = d;
+    r.decisions[i] = judge(e, *s.stats, now);
   }
 
   for (auto it = leaves_.begin(); it != leaves_.end();) {
@@ -49,6 +44,23 @@ TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoi
     }
   }
   return r;
+}
+
+Decision Tracker::judge(Entry& entry, const cgroup::MemoryStats& stats, TimePoint now) {
+  Decision d = decide(stats, policy_, entry.state, now);
+  if (d.action == Action::kReclaim) {
+    entry.state.last_reclaim = now;
+    entry.state.in_flight = !dry_run_;
+  }
+  return d;
+}
+
+std::optional<Decision> Tracker::check(const cgroup::LeafSample& sample, TimePoint now) {
+  auto it = leaves_.find(sample.name);
+  if (it == leaves_.end() || it->second.inode != sample.inode || !sample.stats) {
+    return std::nullopt;
+  }
+  return judge(it->second, *sample.stats, now);
 }
 
 void Tracker::reclaim_finished(std::string_view name, uint64_t inode) {

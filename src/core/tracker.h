@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -46,6 +47,11 @@ class Tracker {
 
   TickResult observe(std::span<const cgroup::LeafSample> samples, TimePoint now);
 
+  // Decides one leaf between scans, on fresh stats (a kernel notification said its usage crossed
+  // its level, or its cooldown ended). A leaf no scan has seen, or another incarnation of it, is
+  // left to the next scan: empty.
+  std::optional<Decision> check(const cgroup::LeafSample& sample, TimePoint now);
+
   // A reclaim decided for this leaf will not run (dry run, no memory.reclaim): nothing is in
   // flight, and the backoff is unchanged.
   void reclaim_finished(std::string_view name, uint64_t inode);
@@ -66,6 +72,8 @@ class Tracker {
     bool failing = false;
     LeafState state;
   };
+
+  Decision judge(Entry& entry, const cgroup::MemoryStats& stats, TimePoint now);
 
   Policy policy_;
   bool dry_run_;

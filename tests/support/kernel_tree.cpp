@@ -1,5 +1,6 @@
 #include "support/kernel_tree.h"
 
+#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -106,8 +107,19 @@ void KernelTree::remove(const std::string& rel) {
   std::erase(made_, p);
 }
 
-void KernelTree::fill_file(const std::string& rel, const std::string& file, uint64_t mib) {
+std::chrono::system_clock::time_point KernelTree::fill_marking(const std::string& rel, uint64_t mib,
+                                                               uint64_t mark_bytes) {
+  return fill_file(rel, scratch_ + "/fill-" + std::to_string(files_++), mib, mark_bytes);
+}
+
+std::chrono::system_clock::time_point KernelTree::fill_file(const std::string& rel,
+                                                            const std::string& file, uint64_t mib,
+                                                            uint64_t mark_bytes) {
   const std::string procs = path(rel) + "/cgroup.procs";
+  int mark_pipe[2];
+  if (::pipe2(mark_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error("pipe failed");
+  }
   pid_t pid = ::fork();
   if (pid < 0) {
     throw std::runtime_error("fork failed");
@@ -119,27 +131,44 @@ void KernelTree::fill_file(const std::string& rel, const std::string& file, uint
     if (!p || std::fputs(me.c_str(), p) < 0 || std::fclose(p) != 0) {
       ::_exit(3);
     }
-    FILE* f = std::fopen(file.c_str(), "w");
-    if (!f) {
+    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
       ::_exit(4);
     }
-    static char block[1 << 20];
+    // Small chunks, so the mark is taken close to the byte that crossed.
+    static char block[256 * 1024];
     std::memset(block, 'x', sizeof block);
-    for (uint64_t i = 0; i < mib; ++i) {
-      if (std::fwrite(block, 1, sizeof block, f) != sizeof block) {
+    uint64_t written = 0;
+    bool marked = mark_bytes == 0;
+    while (written < mib * kMiB) {
+      if (::write(fd, block, sizeof block) != static_cast<ssize_t>(sizeof block)) {
         ::_exit(5);
       }
+      written += sizeof block;
+      if (!marked && written > mark_bytes) {
+        marked = true;
+        int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+        if (::write(mark_pipe[1], &ns, sizeof ns) != sizeof ns) {
+          ::_exit(6);
+        }
+      }
     }
-    std::fflush(f);
-    ::fsync(::fileno(f));
-    std::fclose(f);
+    ::fsync(fd);
+    ::close(fd);
     ::_exit(0);
   }
+  ::close(mark_pipe[1]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+  int64_t ns = 0;
+  const bool have_mark = ::read(mark_pipe[0], &ns, sizeof ns) == sizeof ns;
+  ::close(mark_pipe[0]);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (mark_bytes > 0 && !have_mark)) {
     throw std::runtime_error("filler for " + rel + " failed with status " + std::to_string(status));
   }
+  return std::chrono::system_clock::time_point(std::chrono::nanoseconds(ns));
 }
 
 uint64_t KernelTree::stat(const std::string& rel, const std::string& key) const {

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,11 @@ class KernelTree {
   // clean page cache is charged to it. Each call writes a new file.
   void fill(const std::string& rel, uint64_t mib);
 
+  // Like fill, and returns the writer's own clock at the moment its written total first went over
+  // `mark_bytes`, that is when the cgroup's cache crossed that level.
+  std::chrono::system_clock::time_point fill_marking(const std::string& rel, uint64_t mib,
+                                                     uint64_t mark_bytes);
+
   // Writes `mib` MiB to a new file in /dev/shm from a process inside cgroup `rel`: shmem, which
   // reclaim cannot free without swap. The file is removed with the tree.
   void fill_shm(const std::string& rel, uint64_t mib);
@@ -60,7 +66,9 @@ class KernelTree {
   std::string scratch_;
   std::vector<std::string> made_;  // in creation order
   std::vector<std::string> shm_files_;
-  void fill_file(const std::string& rel, const std::string& file, uint64_t mib);
+  // Returns the writer's clock when its total went over `mark_bytes` (0: no mark, epoch).
+  std::chrono::system_clock::time_point fill_file(const std::string& rel, const std::string& file,
+                                                  uint64_t mib, uint64_t mark_bytes = 0);
   int files_ = 0;
 };
 

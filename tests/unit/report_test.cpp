@@ -51,11 +51,11 @@ ReclaimOutcome outcome(ReclaimOutcome::Result result, uint64_t before,
   return o;
 }
 
-const Decision kBelow = {Action::kNone, Reason::kBelowThreshold, 64 * kMiB};
-const Decision kNoLimit = {Action::kNone, Reason::kNoLimit, std::nullopt};
-const Decision kCooldown = {Action::kNone, Reason::kCooldown, 32 * kMiB};
-const Decision kRunning = {Action::kNone, Reason::kInFlight, 32 * kMiB};
-const Decision kOver = {Action::kReclaim, Reason::kOverThreshold, 32 * kMiB};
+const Decision kBelow = {Action::kNone, Reason::kBelowThreshold, 64 * kMiB, std::nullopt};
+const Decision kNoLimit = {Action::kNone, Reason::kNoLimit, std::nullopt, std::nullopt};
+const Decision kCooldown = {Action::kNone, Reason::kCooldown, 32 * kMiB, std::nullopt};
+const Decision kRunning = {Action::kNone, Reason::kInFlight, 32 * kMiB, std::nullopt};
+const Decision kOver = {Action::kReclaim, Reason::kOverThreshold, 32 * kMiB, std::nullopt};
 
 std::string table(const std::vector<ReportRow>& rows, bool dry_run) {
   std::ostringstream out;

@@ -1,0 +1,128 @@
+#include "cgroup/usage_events.h"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <string>
+
+#include "cgroup/files.h"
+#include "cgroup/io.h"
+
+namespace cgmm::cgroup {
+
+UsageEvents::UsageEvents() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {}
+
+IoStatus UsageEvents::watch(uint64_t key, uint64_t threshold, uint32_t slot,
+                            const std::function<IoResult<Fd>()>& open_dir) {
+  auto it = watches_.find(key);
+  if (it != watches_.end() && it->second.threshold == threshold) {
+    it->second.renewed = true;
+    it->second.slot = slot;
+    return Ok{};
+  }
+  return arm(key, threshold, threshold, slot, open_dir);
+}
+
+IoStatus UsageEvents::move_level(uint64_t key, uint64_t level,
+                                 const std::function<IoResult<Fd>()>& open_dir) {
+  auto it = watches_.find(key);
+  if (it == watches_.end() || it->second.level == level) {
+    return Ok{};
+  }
+  return arm(key, it->second.threshold, level, it->second.slot, open_dir);
+}
+
+IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint32_t slot,
+                          const std::function<IoResult<Fd>()>& open_dir) {
+  watches_.erase(key);  // closing the eventfd ends the old registration
+  auto dir = open_dir();
+  if (!dir) {
+    return dir.error();
+  }
+  Fd usage(::openat(dir->get(), files::kMemoryUsage, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!usage) {
+    return IoError{errno, "open", files::kMemoryUsage};
+  }
+  Watch w;
+  w.event.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!w.event) {
+    return IoError{errno, "create", "eventfd"};
+  }
+  const std::string line = std::to_string(w.event.get()) + " " + std::to_string(usage.get()) + " " +
+                           std::to_string(level);
+  if (auto st = write_file_at(dir->get(), files::kEventControl, line); !st) {
+    return st.error();
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = key;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, w.event.get(), &ev) != 0) {
+    return IoError{errno, "watch", "eventfd"};
+  }
+  // The kernel signals crossings from now on. A usage that went over the level between the
+  // caller's last look and now would never be reported: report it ourselves.
+  std::string text;
+  if (auto now = pread_all(usage.get(), files::kMemoryUsage, text); now) {
+    uint64_t value = 0;
+    std::from_chars(text.data(), text.data() + text.size(), value);
+    if (value > level) {
+      [[maybe_unused]] int r = ::eventfd_write(w.event.get(), 1);
+    }
+  }
+  w.threshold = threshold;
+  w.level = level;
+  w.slot = slot;
+  watches_.emplace(key, std::move(w));
+  return Ok{};
+}
+
+void UsageEvents::sweep() {
+  for (auto it = watches_.begin(); it != watches_.end();) {
+    if (!it->second.renewed) {
+      it = watches_.erase(it);
+    } else {
+      it->second.renewed = false;
+      ++it;
+    }
+  }
+}
+
+void UsageEvents::take(std::vector<Fired>& out) {
+  epoll_event events[64];
+  for (;;) {
+    int n = ::epoll_wait(epoll_.get(), events, 64, 0);
+    if (n <= 0) {
+      return;
+    }
+    for (int i = 0; i < n; ++i) {
+      auto it = watches_.find(events[i].data.u64);
+      if (it == watches_.end()) {
+        continue;
+      }
+      uint64_t count;
+      [[maybe_unused]] ssize_t r = ::read(it->second.event.get(), &count, sizeof count);
+      out.push_back({it->first, it->second.slot});
+    }
+    if (n < 64) {
+      return;
+    }
+  }
+}
+
+IoResult<uint64_t> read_usage(int dir_fd, std::string& buf) {
+  if (auto st = read_file_at(dir_fd, files::kMemoryUsage, buf); !st) {
+    return st.error();
+  }
+  uint64_t v = 0;
+  auto [ptr, ec] = std::from_chars(buf.data(), buf.data() + buf.size(), v);
+  if (ec != std::errc() || ptr == buf.data()) {
+    return IoError{EBADMSG, "parse", files::kMemoryUsage};
+  }
+  return v;
+}
+
+}  // namespace cgmm::cgroup

@@ -1,0 +1,129 @@
+// Memory threshold notifications (cgroup v1): the time from the byte that took a leaf's cache over
+// its threshold (the writer's own clock) to the daemon starting its reclaim (the daemon's log).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <csignal>
+#include <ctime>
+#include <iostream>
+
+#include "support/daemon_process.h"
+#include "support/json_log.h"
+#include "support/kernel_tree.h"
+
+namespace cgmm::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// "2026-11-29T08:47:36.342Z" -> a time point.
+std::chrono::system_clock::time_point parse_log_time(const std::string& text) {
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    throw std::runtime_error("bad log time " + text);
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return std::chrono::system_clock::from_time_t(::timegm(&tm)) + milliseconds(ms);
+}
+
+// Pushes `leaves` leaves (100 MiB limit, threshold 25%) over their threshold one after another
+// while the daemon runs, and returns each one's latency in milliseconds.
+std::vector<double> reclaim_latencies_ms(const std::vector<std::string>& extra_args, int leaves,
+                                         std::chrono::milliseconds wait_each) {
+  KernelTree tree;
+  std::vector<std::string> names;
+  for (int i = 0; i < leaves; ++i) {
+    names.push_back("kubepods/pod-notify/c" + std::to_string(i));
+    tree.make(names.back(), 100 * kMiB);
+  }
+  std::vector<std::string> args = {"--parent",    tree.root(), "--threshold",  "25%",
+                                   "--cooldown",  "30",        "--log-format", "json",
+                                   "--log-level", "debug"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  DaemonProcess d(args);
+  EXPECT_TRUE(d.wait_for_log("\"event\":\"scan_first\"", seconds(10))) << d.err();
+
+  std::vector<double> out;
+  for (const std::string& leaf : names) {
+    const auto crossed = tree.fill_marking(leaf, 40, 25 * kMiB);
+    std::vector<nlohmann::json> started;
+    eventually(
+        [&] {
+          started = events(d.err(), "reclaim_start", "/" + leaf);
+          return !started.empty();
+        },
+        wait_each);
+    if (started.empty()) {
+      ADD_FAILURE() << leaf << ": no reclaim within " << wait_each.count() << " ms\n" << d.err();
+      break;
+    }
+    const auto at = parse_log_time(started.front()["time"].get<std::string>());
+    out.push_back(std::chrono::duration<double, std::milli>(at - crossed).count());
+    EXPECT_TRUE(eventually([&] { return tree.cache(leaf) < 25 * kMiB; }, seconds(10))) << leaf;
+  }
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(seconds(5)), 0);
+  return out;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[v.size() / 2];
+}
+
+std::string listing(const std::vector<double>& v) {
+  std::string s;
+  for (double x : v) {
+    s += std::to_string(static_cast<int>(x)) + " ";
+  }
+  return s + "ms";
+}
+
+TEST(NotifyV1, ReclaimStartsMomentsAfterTheCacheCrossesItsThreshold) {
+  CGMM_REQUIRE_KERNEL();
+  // A 60 s interval: without notifications the daemon could not see these leaves for a minute.
+  auto ms = reclaim_latencies_ms({"--interval", "60"}, 7, seconds(20));
+  ASSERT_EQ(ms.size(), 7u);
+  std::cout << "latency with notifications, --interval 60: " << listing(ms) << "\n";
+  EXPECT_LT(median(ms), 100.0) << listing(ms);
+}
+
+TEST(NotifyV1, WithoutNotificationsTheIntervalBoundsTheLatency) {
+  CGMM_REQUIRE_KERNEL();
+  auto ms = reclaim_latencies_ms({"--interval", "2", "--no-notifications"}, 3, seconds(10));
+  ASSERT_EQ(ms.size(), 3u);
+  std::cout << "latency without notifications, --interval 2: " << listing(ms) << "\n";
+  // The log has millisecond times: allow for that and a loaded machine, not for another interval.
+  EXPECT_LT(*std::max_element(ms.begin(), ms.end()), 2000.0 + 500.0) << listing(ms);
+}
+
+TEST(NotifyV1, ALeafHeldByItsCooldownIsReclaimedWhenTheCooldownEnds) {
+  CGMM_REQUIRE_KERNEL();
+  KernelTree tree;
+  tree.make("kubepods/pod-notify/c", 100 * kMiB);
+  DaemonProcess d({"--parent", tree.root(), "--interval", "60", "--cooldown", "3", "--log-format",
+                   "json", "--log-level", "debug"});
+  ASSERT_TRUE(d.wait_for_log("\"event\":\"scan_first\"", seconds(10))) << d.err();
+  tree.fill("kubepods/pod-notify/c", 40);
+  // The first reclaim has ended (force_empty would otherwise take the refill with it).
+  ASSERT_TRUE(eventually([&] { return events(d.err(), "reclaim", "/c").size() == 1; }, seconds(10)))
+      << d.err();
+  ASSERT_LT(tree.cache("kubepods/pod-notify/c"), 25 * kMiB);
+  // Refilled inside the cooldown: the crossing is seen and held; the reclaim comes when the
+  // cooldown ends, long before the next scan 60 s later.
+  tree.fill("kubepods/pod-notify/c", 40);
+  ASSERT_TRUE(
+      eventually([&] { return tree.cache("kubepods/pod-notify/c") < 25 * kMiB; }, seconds(15)))
+      << d.err();
+  EXPECT_EQ(events(d.err(), "reclaim_start", "/c").size(), 2u) << d.err();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(seconds(5)), 0);
+}
+
+}  // namespace
+}  // namespace cgmm::testing
