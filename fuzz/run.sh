@@ -18,7 +18,7 @@ fi
 
 scripts/setup.sh clang-14 libclang-rt-14-dev
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
+  -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
   -DCGMM_FUZZ=ON -DCGMM_TESTS=OFF -DCGMM_BENCH=OFF -DCGMM_STATIC=OFF >/dev/null
 cmake --build "$build_dir" -j"$(nproc)" --target "${targets[@]}"
 
