@@ -27,6 +27,10 @@ struct BadInput {
   std::string quoted;  // must appear in the message
 };
 
+void PrintTo(const BadInput& in, std::ostream* os) {
+  *os << in.name;
+}
+
 // A parent that exists, so that only the value under test is wrong. Nothing gets as far as
 // checking that it is a cgroup.
 constexpr const char* kParent = "/";
