@@ -7,8 +7,9 @@ cd "$(dirname "$0")/.."
 export BUILD_DIR=${BUILD_DIR:-build}
 
 # promtool checks the metrics exposition, and the end-to-end test scrapes with a real Prometheus
-# server (Debian ships promtool only with the server).
-scripts/setup.sh prometheus || exit 1
+# server (Debian ships promtool only with the server). strace watches what the daemon writes;
+# clang builds the fuzz targets.
+scripts/setup.sh prometheus strace clang-14 libclang-rt-14-dev || exit 1
 scripts/build.sh -DCGMM_TESTS=ON -DCGMM_BENCH=ON || exit 1
 scripts/cleanup-test-cgroups.sh
 
@@ -29,6 +30,10 @@ run_suite() {
 
 run_suite "unit, fs and kernel tests (ctest)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300
+scripts/cleanup-test-cgroups.sh
+run_suite "fuzzing the parsers, ${FUZZ_SECONDS:-20} s a target (fuzz/run.sh)" \
+  fuzz/run.sh "${FUZZ_SECONDS:-20}"
+run_suite "ASan+UBSan and TSan builds (scripts/sanitize.sh)" scripts/sanitize.sh
 scripts/cleanup-test-cgroups.sh
 run_suite "deployment manifests, unit and image (tests/deploy/run.sh)" tests/deploy/run.sh
 run_suite "Debian package (tests/deploy/package.sh)" tests/deploy/package.sh

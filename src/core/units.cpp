@@ -207,9 +207,16 @@ std::string Threshold::to_string() const {
   if (!percent_) {
     return format_bytes(bytes_);
   }
+  // Percentages are exact to millionths; "%g" would print 0.000001 as "1e-06", which is not a
+  // threshold a user could type back.
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%g%%", *percent_);
-  return buf;
+  std::snprintf(buf, sizeof buf, "%.6f", *percent_);
+  std::string s = buf;
+  s.erase(s.find_last_not_of('0') + 1);
+  if (s.back() == '.') {
+    s.pop_back();
+  }
+  return s + "%";
 }
 
 Parsed<Threshold> parse_threshold(std::string_view text) {

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +49,16 @@ DaemonProcess::DaemonProcess(const std::vector<std::string>& args,
     ::dup2(err, 2);
     // A clean environment: nothing of the test runner's CGMM_* or RUST_LOG leaks in.
     std::vector<std::string> all_env = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"};
+    // ...except the sanitizer settings of a sanitized test run (scripts/sanitize.sh), which the
+    // sanitized daemon must see too; `env` may override them.
+    for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS"}) {
+      const std::string prefix = std::string(name) + "=";
+      const bool overridden = std::any_of(
+          env.begin(), env.end(), [&](const std::string& e) { return e.starts_with(prefix); });
+      if (const char* value = std::getenv(name); value && !overridden) {
+        all_env.push_back(std::string(name) + "=" + value);
+      }
+    }
     all_env.insert(all_env.end(), env.begin(), env.end());
     std::vector<char*> envp;
     for (std::string& e : all_env) {

@@ -22,9 +22,9 @@ class ConfigTest : public ::testing::Test {
   }
   void TearDown() override { SetUp(); }
 
-  std::variant<Config, int> parse(std::initializer_list<std::string> args) {
+  std::variant<Config, int> parse(const std::vector<std::string>& args) {
     std::vector<std::string> all = {"cgroup-memory-manager"};
-    all.insert(all.end(), args);
+    all.insert(all.end(), args.begin(), args.end());
     std::vector<const char*> argv;
     for (const std::string& a : all) {
       argv.push_back(a.c_str());
@@ -32,10 +32,10 @@ class ConfigTest : public ::testing::Test {
     return parse_config(static_cast<int>(argv.size()), argv.data());
   }
 
-  Config config(std::initializer_list<std::string> args) { return std::get<Config>(parse(args)); }
+  Config config(const std::vector<std::string>& args) { return std::get<Config>(parse(args)); }
 
   // The message of the UsageError the command line causes.
-  std::string usage_error(std::initializer_list<std::string> args) {
+  std::string usage_error(const std::vector<std::string>& args) {
     try {
       parse(args);
     } catch (const UsageError& e) {
@@ -46,8 +46,10 @@ class ConfigTest : public ::testing::Test {
   }
 
   static constexpr const char* kVars[] = {
-      "CGMM_PARENT",  "CGMM_THRESHOLD", "CGMM_INTERVAL",   "CGMM_COOLDOWN", "CGMM_ONCE",
-      "CGMM_DRY_RUN", "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "RUST_LOG",      "CGMM_EXCLUDE_SHMEM"};
+      "CGMM_PARENT",     "CGMM_THRESHOLD",     "CGMM_INTERVAL",      "CGMM_COOLDOWN",
+      "CGMM_ONCE",       "CGMM_DRY_RUN",       "CGMM_LOG_LEVEL",     "CGMM_LOG_FORMAT",
+      "CGMM_LISTEN",     "CGMM_OUTPUT",        "CGMM_RECLAIM_TARGET", "CGMM_EXCLUDE_SHMEM",
+      "CGMM_NOTIFICATIONS", "RUST_LOG"};
 };
 
 TEST_F(ConfigTest, Defaults) {
@@ -138,6 +140,46 @@ TEST_F(ConfigTest, BadValuesNameTheOptionAndQuoteTheValue) {
 TEST_F(ConfigTest, BadEnvironmentValuesAreUsageErrorsToo) {
   setenv("CGMM_THRESHOLD", "twenty%", 1);
   EXPECT_NE(usage_error({"--parent", "/x"}).find("\"twenty%\""), std::string::npos);
+}
+
+TEST_F(ConfigTest, EveryOtherBadValueIsAUsageErrorNamingIt) {
+  struct Case {
+    std::vector<std::string> args;
+    const char* named;
+  };
+  const Case cases[] = {
+      {{"--parent", "/x", "--threshold", "99999999999999999999"}, "\"99999999999999999999\""},
+      {{"--parent", "/x", "--threshold", "0"}, "\"0\""},
+      {{"--parent", "/x", "--threshold", ""}, "--threshold"},
+      {{"--parent", "/x", "--cooldown", "99999999999999999h"}, "\"99999999999999999h\""},
+      {{"--parent", "/x", "--interval", "-1"}, "\"-1\""},
+      {{"--parent", "/x", "--listen", "everywhere"}, "\"everywhere\""},
+      {{"--parent", "/x", "--listen", ":0"}, "--listen"},
+      {{"--parent", "/x", "--listen", "127.0.0.1:70000"}, "70000"},
+      {{"--parent", "/x", "--listen", "localhost:9102"}, "localhost"},
+      {{"--parent", "/x", "--output", "yaml"}, "\"yaml\""},
+      {{"--parent", "/x", "--reclaim-target", "half"}, "\"half\""},
+      {{"--parent", "/x", "--threshold", "25%", "--reclaim-target", "30%"}, "\"30%\""},
+      {{"--parent", "/x", "--threshold", "1GiB", "--reclaim-target", "2GiB"}, "\"2GiB\""},
+      {{"--parent", "/x", "--interval"}, "--interval"},
+      {{"--parent", "/x", "stray"}, "stray"},
+  };
+  for (const Case& c : cases) {
+    EXPECT_NE(usage_error(c.args).find(c.named), std::string::npos) << c.named;
+  }
+}
+
+TEST_F(ConfigTest, EveryBadEnvironmentValueIsAUsageErrorNamingIt) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"CGMM_INTERVAL", "0"},        {"CGMM_COOLDOWN", "soon"}, {"CGMM_LOG_LEVEL", "chatty"},
+      {"CGMM_LOG_FORMAT", "logfmt"}, {"CGMM_LISTEN", "9102"},   {"CGMM_OUTPUT", "csv"},
+      {"CGMM_RECLAIM_TARGET", "-1"}, {"CGMM_ONCE", "maybe"},    {"CGMM_DRY_RUN", "perhaps"},
+  };
+  for (const auto& [name, value] : cases) {
+    SetUp();
+    setenv(name, value, 1);
+    EXPECT_NE(usage_error({"--parent", "/x"}).find(value), std::string::npos) << name;
+  }
 }
 
 TEST_F(ConfigTest, HelpAndVersionExitZero) {

@@ -83,6 +83,12 @@ TEST(ParseThreshold, Percentages) {
   EXPECT_EQ(parse_threshold(" 50 % ")->bytes_for(10), 5u);
 }
 
+TEST(ParseThreshold, PercentagesPrintAsTyped) {
+  for (const char* typed : {"25%", "12.5%", "100%", "0.000001%", "33.333333%"}) {
+    EXPECT_EQ(parse_threshold(typed)->to_string(), typed);
+  }
+}
+
 TEST(ParseThreshold, PercentageOfNoLimitIsNoLevel) {
   EXPECT_FALSE(parse_threshold("25%")->bytes_for(std::nullopt).has_value());
 }
