@@ -130,21 +130,9 @@ int Daemon::run() {
   return 0;
 }
 
-const Daemon::LeafInfo& Daemon::info(const std::string& name) {
-  auto [it, inserted] = names_.try_emplace(name);
-  if (inserted) {
-    LeafInfo& li = it->second;
-    li.labels.cgroup = name;
-    if (auto id = k8s::parse_pod_identity(name)) {
-      li.labels.pod_uid = id->pod_uid;
-      li.labels.container_id = id->container_id;
-      li.labels.qos = std::string(k8s::to_string(id->qos));
-      li.display = k8s::display_name(*id);
-    } else {
-      li.display = name;
-    }
-  }
-  return it->second;
+Daemon::LeafInfo Daemon::info(std::string_view name) {
+  LeafInfo li{leaf_labels(name), k8s::display_name(name)};
+  return li;
 }
 
 void Daemon::scan() {
@@ -162,15 +150,14 @@ void Daemon::scan() {
     const core::Decision& d = r.decisions[i];
     if (metrics) {
       if (s.stats) {
-        metrics->set_leaf(info(s.name).labels, s.stats->cache_bytes, s.stats->limit_bytes,
-                          d.threshold_bytes);
+        metrics->set_leaf(s.name, s.stats->cache_bytes, s.stats->limit_bytes, d.threshold_bytes);
       } else {
         metrics->record_error("read_stats");
       }
     }
     if (config_.once) {
-      const LeafInfo& li = info(s.name);
-      report_.push_back({s.name,
+      const LeafInfo li = info(s.name);
+      report_.push_back({s.name.str(),
                          li.display,
                          li.labels.pod_uid,
                          li.labels.container_id,
@@ -196,7 +183,6 @@ void Daemon::scan() {
     }
   }
   if (metrics) {
-    metrics->retain_leaves([this](std::string_view cgroup) { return tracker_.contains(cgroup); });
     metrics->record_scan(clock_.now() - start, samples_.size());
   }
   telemetry_.scan_finished();
@@ -215,7 +201,7 @@ void Daemon::log_changes(const core::TickResult& r) {
   } else {
     for (size_t i : r.appeared) {
       const cgroup::LeafSample& s = samples_[i];
-      const LeafInfo& li = info(s.name);
+      const LeafInfo li = info(s.name);
       log_event(Level::info, "cgroup_appeared",
                 "cgroup " + s.name + " appeared" +
                     (s.stats ? " (cache " + format_bytes(s.stats->cache_bytes) + ", limit " +
@@ -226,10 +212,13 @@ void Daemon::log_changes(const core::TickResult& r) {
                  {"container_id", li.labels.container_id}});
     }
   }
-  for (const std::string& name : r.vanished) {
+  obs::DaemonMetrics* metrics = telemetry_.metrics();
+  for (const cgroup::LeafName& name : r.vanished) {
     log_event(Level::info, "cgroup_vanished", "cgroup " + name + " disappeared",
-              {{"cgroup", name}});
-    names_.erase(name);
+              {{"cgroup", name.view()}});
+    if (metrics) {
+      metrics->forget_leaf(name);  // vanished cgroups must not linger in the exposition
+    }
   }
   for (size_t i : r.error_started) {
     const cgroup::LeafSample& s = samples_[i];
@@ -259,7 +248,7 @@ uint64_t Daemon::reclaim_amount(const cgroup::MemoryStats& stats) const {
 
 void Daemon::dispatch(size_t index, const core::Decision& decision) {
   cgroup::LeafSample& s = samples_[index];
-  const LeafInfo& li = info(s.name);
+  const LeafInfo li = info(s.name);
   const uint64_t cache = s.stats->cache_bytes;
   const uint64_t amount = reclaim_amount(*s.stats);
   const std::string counted =
@@ -286,18 +275,19 @@ void Daemon::dispatch(size_t index, const core::Decision& decision) {
     return;
   }
   log_event(Level::debug, "reclaim_start", "reclaiming " + li.display + ": " + over, fields);
-  pool_.submit(ReclaimJob{s.name, s.inode, std::move(s.dir), cache, amount, s.stats->limit_bytes});
+  pool_.submit(
+      ReclaimJob{s.name, s.inode, scanner_.leaf_dir(), cache, amount, s.stats->limit_bytes});
 }
 
 void Daemon::collect_finished() {
   for (core::ReclaimOutcome& o : pool_.take_finished()) {
     const core::BackoffChange backoff = tracker_.reclaim_finished(o);
     using R = core::ReclaimOutcome::Result;
-    const bool known = tracker_.contains(o.name);
-    const LeafInfo li = known ? info(o.name) : LeafInfo{{o.name, "", "", ""}, o.name};
+    const bool known = tracker_.contains(o.name, o.inode);
+    const LeafInfo li = info(o.name);
     log_backoff(o, li, backoff);
     if (obs::DaemonMetrics* m = telemetry_.metrics()) {
-      m->record_reclaim(li.labels, core::to_string(o.result), o.freed_bytes(), o.took,
+      m->record_reclaim(o.name, core::to_string(o.result), o.freed_bytes(), o.took,
                         std::chrono::system_clock::now());
       if (o.result == R::kFailed) {
         m->record_error("reclaim");

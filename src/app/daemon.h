@@ -2,7 +2,7 @@
 
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "app/config.h"
@@ -47,7 +47,8 @@ class Daemon {
   // Sleeps until `deadline`, handling finished reclaims. False when a stop signal arrived.
   bool wait_until(core::TimePoint deadline);
   int finish_once();
-  const LeafInfo& info(const std::string& name);
+  // Derived from the name when needed: the daemon keeps nothing per leaf for naming.
+  static LeafInfo info(std::string_view name);
 
   const Config& config_;
   cgroup::Parent parent_;
@@ -60,7 +61,6 @@ class Daemon {
   // v2 kernels before 5.19 have no memory.reclaim: the daemon then only watches.
   bool can_reclaim_ = true;
   std::vector<cgroup::LeafSample> samples_;
-  std::unordered_map<std::string, LeafInfo> names_;
   bool first_scan_ = true;
   std::vector<obs::ReportRow> report_;  // --once only
 };
