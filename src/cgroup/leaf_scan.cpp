@@ -11,6 +11,7 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 #include "cgroup/files.h"
 #include "cgroup/io.h"
@@ -269,9 +270,9 @@ void LeafScanner::drain_events() {
       if (ev->mask & IN_IGNORED) {
         // The watch is gone (its directory was removed): list it on every scan until its
         // parent's event removes it.
-        if (auto it = watched_.find(ev->wd); it != watched_.end()) {
-          it->second->wd = -1;
-          watched_.erase(it);
+        if (Node* node = watched_.find(ev->wd)) {
+          node->wd = -1;
+          watched_.erase(ev->wd);
         }
         continue;
       }
@@ -285,8 +286,8 @@ void LeafScanner::drain_events() {
       continue;
     }
     // Looked up again each time: an earlier event may have removed the directory.
-    if (auto it = watched_.find(pending[i].wd); it != watched_.end()) {
-      resolve_child(*it->second, pending[i].name);
+    if (Node* dir = watched_.find(pending[i].wd)) {
+      resolve_child(*dir, pending[i].name);
     }
   }
 }
@@ -405,7 +406,7 @@ void LeafScanner::watch(Node& node, int dir_fd) {
   int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), kWatchMask);
   if (wd >= 0) {
     node.wd = wd;
-    watched_[wd] = &node;
+    watched_.insert(wd, &node);
   }
 }
 

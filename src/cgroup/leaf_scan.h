@@ -4,7 +4,6 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "cgroup/fd.h"
@@ -13,6 +12,7 @@
 #include "cgroup/leaf_name.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
+#include "cgroup/watch_table.h"
 
 namespace cgmm::cgroup {
 
@@ -104,7 +104,7 @@ class LeafScanner {
   std::unique_ptr<Node> root_;
   std::vector<Fd> ancestor_max_;  // v2: memory.max of the parent and its ancestors
   Fd inotify_;
-  std::unordered_map<int, Node*> watched_;
+  WatchTable<Node> watched_;
   std::vector<Node*> dead_;  // leaves whose kept memory.stat said the cgroup is gone
   bool full_walk_due_ = true;
   bool walked_ = false;  // this scan began with a full walk
