@@ -2,10 +2,13 @@
 // (one pread of each leaf's memory.stat on fds kept open), on a kubepods-like tree of real
 // cgroups or of plain directories (--fixture). CPU is user+system time from getrusage.
 // Usage: cgmm_scan_bench --leaves N [--fixture] [--scans S] [--churn-rounds R] [--csv FILE]
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/printf.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +42,7 @@ struct Args {
   int scans = 0;  // 0: chosen from the tree size
   int churn_rounds = 10;
   double churn = 0.01;
+  bool rss_only = false;  // only the daemon process: start, resident set with and without --listen
   std::string csv;
 };
 
@@ -123,12 +127,36 @@ struct DaemonRun {
   double once_cpu_ms = -1;    // CPU of a whole --once run: start, one scan, report
   long rss_kib = -1;
   long hwm_kib = -1;
+  long listen_rss_kib = -1;  // with --listen, after a few scans, before any scrape
+  long listen_hwm_kib = -1;
 };
 
-// Starts the real daemon on the tree, times its first scan, lets it scan a few times more and
-// reads its resident memory.
-DaemonRun run_daemon(const std::string& parent) {
-  DaemonRun run;
+// A loopback port free right now, for the daemon's --listen.
+std::string free_port() {
+  cgroup::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (!sock || ::bind(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::getsockname(sock.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return "127.0.0.1:9477";
+  }
+  return "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+}
+
+struct Resident {
+  double first_scan_ms = -1;
+  long rss_kib = -1;
+  long hwm_kib = -1;
+};
+
+// Starts the real daemon on the tree (--interval 1s), times its first scan, lets it scan a few
+// times more (3.5 s) and reads its resident memory. With `listen`, metrics are served on a
+// loopback port but nothing scrapes them.
+Resident daemon_resident(const std::string& parent, bool listen) {
+  Resident run;
+  const std::string address = free_port();
   std::array<int, 2> pipe_fds{};
   if (::pipe2(pipe_fds.data(), O_CLOEXEC) != 0) {
     fmt::fprintf(stderr, "daemon: pipe: %s\n", std::strerror(errno));
@@ -139,8 +167,13 @@ DaemonRun run_daemon(const std::string& parent) {
   if (pid == 0) {
     ::dup2(pipe_fds[1], 1);
     ::dup2(pipe_fds[1], 2);
-    ::execl(CGMM_BINARY, CGMM_BINARY, "--parent", parent.c_str(), "--dry-run", "--interval",
-            "500ms", "--threshold", "100%", "--log-format", "json", nullptr);
+    if (listen) {
+      ::execl(CGMM_BINARY, CGMM_BINARY, "--parent", parent.c_str(), "--dry-run", "--interval", "1s",
+              "--threshold", "100%", "--log-format", "json", "--listen", address.c_str(), nullptr);
+    } else {
+      ::execl(CGMM_BINARY, CGMM_BINARY, "--parent", parent.c_str(), "--dry-run", "--interval", "1s",
+              "--threshold", "100%", "--log-format", "json", nullptr);
+    }
     std::_Exit(127);
   }
   ::close(pipe_fds[1]);
@@ -166,7 +199,7 @@ DaemonRun run_daemon(const std::string& parent) {
     fmt::fprintf(stderr, "daemon: no first scan; it said:\n%s\n", out.c_str());
   } else {
     // A few more scans, so that the resident set holds a steady state.
-    for (int i = 0; i < 30 && !interrupted(); ++i) {
+    for (int i = 0; i < 35 && !interrupted(); ++i) {
       ::usleep(100'000);
       pollfd p{pipe_fds[0], POLLIN, 0};
       while (::poll(&p, 1, 0) > 0 && ::read(pipe_fds[0], buf.data(), buf.size()) > 0) {
@@ -178,8 +211,23 @@ DaemonRun run_daemon(const std::string& parent) {
   ::kill(pid, SIGTERM);
   ::waitpid(pid, nullptr, 0);
   ::close(pipe_fds[0]);
+  return run;
+}
 
-  pid = ::fork();
+// The daemon process: resident set without and with --listen, and the CPU of a --once run.
+DaemonRun run_daemon(const std::string& parent) {
+  DaemonRun run;
+  const Resident plain = daemon_resident(parent, false);
+  run.first_scan_ms = plain.first_scan_ms;
+  run.rss_kib = plain.rss_kib;
+  run.hwm_kib = plain.hwm_kib;
+  if (!interrupted()) {
+    const Resident listening = daemon_resident(parent, true);
+    run.listen_rss_kib = listening.rss_kib;
+    run.listen_hwm_kib = listening.hwm_kib;
+  }
+
+  pid_t pid = ::fork();
   if (pid == 0) {
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
@@ -224,6 +272,16 @@ int run(const Args& args) {
   } else {
     fmt::fprintf(stderr, "%s\n", std::get<cgroup::ParentError>(opened).message.c_str());
     return 1;
+  }
+
+  if (args.rss_only) {
+    const DaemonRun proc = run_daemon(root);
+    fmt::printf(
+        "\ncgroup v1 tree, %zu leaves: daemon process resident %ld KiB (peak %ld KiB), with "
+        "--listen %ld KiB (peak %ld KiB); start to first scan %.1f ms wall\n",
+        args.leaves, proc.rss_kib, proc.hwm_kib, proc.listen_rss_kib, proc.listen_hwm_kib,
+        proc.first_scan_ms);
+    return interrupted() ? 130 : 0;
   }
 
   const auto n = static_cast<double>(args.leaves);
@@ -321,14 +379,16 @@ int run(const Args& args) {
   if (!args.fixture) {
     fmt::printf(
         "  daemon process: start to first scan %.1f ms wall (--once: %.1f ms CPU), "
-        "resident %ld KiB (peak %ld KiB)\n",
-        proc.first_scan_ms, proc.once_cpu_ms, proc.rss_kib, proc.hwm_kib);
+        "resident %ld KiB (peak %ld KiB), with --listen %ld KiB (peak %ld KiB)\n",
+        proc.first_scan_ms, proc.once_cpu_ms, proc.rss_kib, proc.hwm_kib, proc.listen_rss_kib,
+        proc.listen_hwm_kib);
   }
   if (!args.csv.empty()) {
     std::ofstream csv(args.csv, std::ios::app);
     csv << (args.fixture ? "fixture" : "cgroup") << ' ' << args.leaves << ' ' << floor << ' '
         << steady_us << ' ' << churn_us << ' ' << open_read << ' ' << listing_us << ' ' << first_ms
-        << ' ' << proc.first_scan_ms << ' ' << proc.once_cpu_ms << ' ' << proc.rss_kib << '\n';
+        << ' ' << proc.first_scan_ms << ' ' << proc.once_cpu_ms << ' ' << proc.rss_kib << ' '
+        << proc.listen_rss_kib << '\n';
   }
   return 0;
 }
@@ -355,11 +415,14 @@ int main(int argc, char** argv) {
       args.scans = std::stoi(next());
     } else if (a == "--churn-rounds") {
       args.churn_rounds = std::stoi(next());
+    } else if (a == "--rss-only") {
+      args.rss_only = true;
     } else if (a == "--csv") {
       args.csv = next();
     } else {
       fmt::fprintf(stderr,
-                   "usage: %s --leaves N [--fixture] [--scans S] [--churn-rounds R] [--csv F]\n",
+                   "usage: %s --leaves N [--fixture] [--rss-only] [--scans S] [--churn-rounds R] "
+                   "[--csv F]\n",
                    argv[0]);
       return 2;
     }

@@ -151,21 +151,9 @@ int Daemon::run() {
   return 0;
 }
 
-const Daemon::LeafInfo& Daemon::info(const std::string& name) {
-  auto [it, inserted] = names_.try_emplace(name);
-  if (inserted) {
-    LeafInfo& li = it->second;
-    li.labels.cgroup = name;
-    if (auto id = k8s::parse_pod_identity(name)) {
-      li.labels.pod_uid = id->pod_uid;
-      li.labels.container_id = id->container_id;
-      li.labels.qos = std::string(k8s::to_string(id->qos));
-      li.display = k8s::display_name(*id);
-    } else {
-      li.display = name;
-    }
-  }
-  return it->second;
+Daemon::LeafInfo Daemon::info(std::string_view name) {
+  LeafInfo li{leaf_labels(name), k8s::display_name(name)};
+  return li;
 }
 
 void Daemon::scan() {
@@ -183,15 +171,14 @@ void Daemon::scan() {
     const core::Decision& d = r.decisions[i];
     if (metrics) {
       if (s.stats) {
-        metrics->set_leaf(info(s.name).labels, s.stats->cache_bytes, s.stats->limit_bytes,
-                          d.threshold_bytes);
+        metrics->set_leaf(s.name, s.stats->cache_bytes, s.stats->limit_bytes, d.threshold_bytes);
       } else {
         metrics->record_error("read_stats");
       }
     }
     if (config_.once) {
-      const LeafInfo& li = info(s.name);
-      report_.push_back({s.name,
+      const LeafInfo li = info(s.name);
+      report_.push_back({s.name.str(),
                          li.display,
                          li.labels.pod_uid,
                          li.labels.container_id,
@@ -220,7 +207,6 @@ void Daemon::scan() {
     watch_levels(r);
   }
   if (metrics) {
-    metrics->retain_leaves([this](std::string_view cgroup) { return tracker_.contains(cgroup); });
     metrics->record_scan(clock_.now() - start, samples_.size());
   }
   telemetry_.scan_finished();
@@ -239,7 +225,7 @@ void Daemon::log_changes(const core::TickResult& r) {
   } else {
     for (size_t i : r.appeared) {
       const cgroup::LeafSample& s = samples_[i];
-      const LeafInfo& li = info(s.name);
+      const LeafInfo li = info(s.name);
       log_event(Level::info, "cgroup_appeared",
                 "cgroup " + s.name + " appeared" +
                     (s.stats ? " (cache " + format_bytes(s.stats->cache_bytes) + ", limit " +
@@ -250,10 +236,13 @@ void Daemon::log_changes(const core::TickResult& r) {
                  {"container_id", li.labels.container_id}});
     }
   }
-  for (const std::string& name : r.vanished) {
+  obs::DaemonMetrics* metrics = telemetry_.metrics();
+  for (const cgroup::LeafName& name : r.vanished) {
     log_event(Level::info, "cgroup_vanished", "cgroup " + name + " disappeared",
-              {{"cgroup", name}});
-    names_.erase(name);
+              {{"cgroup", name.view()}});
+    if (metrics) {
+      metrics->forget_leaf(name);  // vanished cgroups must not linger in the exposition
+    }
   }
   for (size_t i : r.error_started) {
     const cgroup::LeafSample& s = samples_[i];
@@ -283,7 +272,7 @@ uint64_t Daemon::reclaim_amount(const cgroup::MemoryStats& stats) const {
 
 void Daemon::dispatch(size_t index, const core::Decision& decision) {
   cgroup::LeafSample& s = samples_[index];
-  const LeafInfo& li = info(s.name);
+  const LeafInfo li = info(s.name);
   const uint64_t cache = s.stats->cache_bytes;
   const uint64_t amount = reclaim_amount(*s.stats);
   const std::string counted =
@@ -310,18 +299,19 @@ void Daemon::dispatch(size_t index, const core::Decision& decision) {
     return;
   }
   log_event(Level::debug, "reclaim_start", "reclaiming " + li.display + ": " + over, fields);
-  pool_.submit(ReclaimJob{s.name, s.inode, s.dir, cache, amount, s.stats->limit_bytes});
+  pool_.submit(
+      ReclaimJob{s.name, s.inode, scanner_.leaf_dir(), cache, amount, s.stats->limit_bytes});
 }
 
 void Daemon::collect_finished() {
   for (core::ReclaimOutcome& o : pool_.take_finished()) {
     const core::BackoffChange backoff = tracker_.reclaim_finished(o);
     using R = core::ReclaimOutcome::Result;
-    const bool known = tracker_.contains(o.name);
-    const LeafInfo li = known ? info(o.name) : LeafInfo{{o.name, "", "", ""}, o.name};
+    const bool known = tracker_.contains(o.name, o.inode);
+    const LeafInfo li = info(o.name);
     log_backoff(o, li, backoff);
     if (obs::DaemonMetrics* m = telemetry_.metrics()) {
-      m->record_reclaim(li.labels, core::to_string(o.result), o.freed_bytes(), o.took,
+      m->record_reclaim(o.name, core::to_string(o.result), o.freed_bytes(), o.took,
                         std::chrono::system_clock::now());
       if (o.result == R::kFailed) {
         m->record_error("reclaim");
@@ -471,7 +461,7 @@ void Daemon::watch_levels(const core::TickResult& r) {
       continue;
     }
     auto st = events_->watch(s.inode, *level, static_cast<uint32_t>(i),
-                             [&s] { return s.dir.open(s.name, s.inode); });
+                             [this, &s] { return scanner_.leaf_dir().open(s.name, s.inode); });
     if (!st && !st.error().vanished() && !events_warned_) {
       events_warned_ = true;
       log_event(Level::warn, "notify_unavailable",
@@ -512,7 +502,7 @@ void Daemon::run_due_rechecks() {
 
 void Daemon::check_leaf(size_t index) {
   cgroup::LeafSample& s = samples_[index];
-  auto dir = s.dir.open(s.name, s.inode);
+  auto dir = scanner_.leaf_dir().open(s.name, s.inode);
   if (!dir) {
     return;  // gone: the next scan says so
   }
@@ -537,13 +527,15 @@ void Daemon::check_leaf(size_t index) {
       const uint64_t other = *usage > counted ? *usage - counted : 0;
       const uint64_t level = *d->threshold_bytes + other;
       log_event(Level::debug, "notify_level",
-                s.name + ": usage " + format_bytes(*usage) + " crossed its level with cache " +
-                    format_bytes(counted) + "; next level " + format_bytes(level),
-                {{"cgroup", s.name},
+                s.name.str() + ": usage " + format_bytes(*usage) +
+                    " crossed its level with cache " + format_bytes(counted) + "; next level " +
+                    format_bytes(level),
+                {{"cgroup", s.name.view()},
                  {"usage_bytes", *usage},
                  {"cache_bytes", counted},
                  {"level_bytes", level}});
-      events_->move_level(s.inode, level, [&s] { return s.dir.open(s.name, s.inode); });
+      events_->move_level(s.inode, level,
+                          [this, &s] { return scanner_.leaf_dir().open(s.name, s.inode); });
     }
   } else if (d->retry_at) {
     // Over its level but held back: look again the moment the wait ends, not a whole interval

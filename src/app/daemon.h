@@ -3,7 +3,7 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <string_view>
 #include <vector>
 
 #include "app/config.h"
@@ -55,7 +55,8 @@ class Daemon {
   void handle_events();
   void run_due_rechecks();
   void check_leaf(size_t index);
-  const LeafInfo& info(const std::string& name);
+  // Derived from the name when needed: the daemon keeps nothing per leaf for naming.
+  static LeafInfo info(std::string_view name);
 
   const Config& config_;
   cgroup::Parent parent_;
@@ -68,7 +69,6 @@ class Daemon {
   // v2 kernels before 5.19 have no memory.reclaim: the daemon then only watches.
   bool can_reclaim_ = true;
   std::vector<cgroup::LeafSample> samples_;
-  std::unordered_map<std::string, LeafInfo> names_;
   bool first_scan_ = true;
   std::vector<obs::ReportRow> report_;  // --once only
 

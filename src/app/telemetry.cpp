@@ -1,5 +1,7 @@
 #include "app/telemetry.h"
 
+#include "k8s/pod_identity.h"
+
 namespace cgmm::app {
 
 namespace {
@@ -9,6 +11,16 @@ int64_t to_ns(core::TimePoint t) {
 }
 
 }  // namespace
+
+obs::LeafLabels leaf_labels(std::string_view cgroup) {
+  obs::LeafLabels labels{std::string(cgroup), {}, {}, {}};
+  if (auto id = k8s::parse_pod_identity(cgroup)) {
+    labels.pod_uid = std::move(id->pod_uid);
+    labels.container_id = std::move(id->container_id);
+    labels.qos = std::string(k8s::to_string(id->qos));
+  }
+  return labels;
+}
 
 const core::Clock& steady_clock() {
   static const core::SteadyClock clock;
@@ -22,7 +34,7 @@ Telemetry::Telemetry(const std::optional<obs::ListenAddress>& listen, core::Dura
     return;
   }
   registry_ = std::make_unique<obs::Registry>();
-  metrics_ = std::make_unique<obs::DaemonMetrics>(*registry_, CGMM_VERSION);
+  metrics_ = std::make_unique<obs::DaemonMetrics>(*registry_, CGMM_VERSION, leaf_labels);
   obs::HttpServerOptions options;
   options.address = *listen;
   server_ = std::make_unique<obs::HttpServer>(options);

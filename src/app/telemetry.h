@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/clock.h"
 #include "core/units.h"
@@ -16,6 +17,9 @@
 #include "obs/metrics.h"
 
 namespace cgmm::app {
+
+// The labels of a leaf's series: its cgroup, and what the kubelet's layout says about it.
+obs::LeafLabels leaf_labels(std::string_view cgroup);
 
 // The process's steady clock, for callers that inject none.
 const core::Clock& steady_clock();

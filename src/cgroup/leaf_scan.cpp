@@ -11,22 +11,27 @@
 #include <array>
 #include <cstring>
 #include <mutex>
+#include <unordered_map>
 
 #include "cgroup/files.h"
 #include "cgroup/io.h"
 
 namespace cgmm::cgroup {
 
-// One directory of the tree. The scanner's own state; samples never point into it.
+// One directory of the tree. The scanner's own state; samples share only its name.
 struct LeafScanner::Node {
-  std::string name;  // the path component; empty for the parent
+  LeafName path;  // the cgroup's name, "<parent name>/<path below it>"; the parent's own name
   uint64_t inode = 0;
   Node* up = nullptr;
-  int depth = 0;
-  int wd = -1;  // inotify watch, or -1: listed on every scan
-  Fd stat;      // memory.stat, kept while this is a leaf and the fd budget allows
-  Fd max;       // v2: memory.max, kept while the fd budget allows
+  int wd = -1;        // inotify watch, or -1: listed on every scan
+  Fd stat;            // memory.stat, kept while this is a leaf and the fd budget allows
+  Fd max;             // v2: memory.max, kept while the fd budget allows
+  uint16_t base = 0;  // where the last path component starts in `path` (its size for the parent)
+  uint8_t depth = 0;
   std::vector<std::unique_ptr<Node>> children;
+
+  // The path component; empty for the parent.
+  std::string_view name() const { return path.view().substr(base); }
 };
 
 namespace {
@@ -193,6 +198,8 @@ void LeafScanner::scan(std::vector<LeafSample>& out) {
       return;
     }
     root_ = std::make_unique<Node>();
+    root_->path = LeafName(parent_.name);
+    root_->base = static_cast<uint16_t>(root_->path.size());
     root_->inode = st.st_ino;
     ++counters_.dirs;
   }
@@ -218,10 +225,8 @@ void LeafScanner::scan(std::vector<LeafSample>& out) {
       }
     }
   }
-  // Samples are assigned in place, so their strings keep their capacity from scan to scan.
   size_t count = 0;
-  std::string name = parent_.name;
-  emit(*root_, name, limit, out, count);
+  emit(*root_, limit, out, count);
   out.erase(out.begin() + static_cast<std::ptrdiff_t>(count), out.end());
 
   for (Node* node : dead_) {
@@ -265,9 +270,9 @@ void LeafScanner::drain_events() {
       if (ev->mask & IN_IGNORED) {
         // The watch is gone (its directory was removed): list it on every scan until its
         // parent's event removes it.
-        if (auto it = watched_.find(ev->wd); it != watched_.end()) {
-          it->second->wd = -1;
-          watched_.erase(it);
+        if (Node* node = watched_.find(ev->wd)) {
+          node->wd = -1;
+          watched_.erase(ev->wd);
         }
         continue;
       }
@@ -281,8 +286,8 @@ void LeafScanner::drain_events() {
       continue;
     }
     // Looked up again each time: an earlier event may have removed the directory.
-    if (auto it = watched_.find(pending[i].wd); it != watched_.end()) {
-      resolve_child(*it->second, pending[i].name);
+    if (Node* dir = watched_.find(pending[i].wd)) {
+      resolve_child(*dir, pending[i].name);
     }
   }
 }
@@ -294,7 +299,7 @@ void LeafScanner::resolve_child(Node& dir, const std::string& name) {
     return;
   }
   auto it = std::find_if(dir.children.begin(), dir.children.end(),
-                         [&](const std::unique_ptr<Node>& c) { return c->name == name; });
+                         [&](const std::unique_ptr<Node>& c) { return c->name() == name; });
   auto dir_fd = open_node_dir(dir);
   std::unique_ptr<Node> fresh;
   if (dir_fd) {
@@ -331,10 +336,11 @@ std::unique_ptr<LeafScanner::Node> LeafScanner::make_child(Node& up, const std::
     return nullptr;
   }
   auto node = std::make_unique<Node>();
-  node->name = name;
+  node->path = LeafName(up.path, name);
+  node->base = static_cast<uint16_t>(up.path.size() + 1);
   node->inode = st.st_ino;
   node->up = &up;
-  node->depth = up.depth + 1;
+  node->depth = static_cast<uint8_t>(up.depth + 1);
   ++counters_.dirs;
   reconcile(*node, sub->get(), true);
   return node;
@@ -352,7 +358,7 @@ void LeafScanner::reconcile(Node& node, int dir_fd, bool deep) {
   std::unordered_map<std::string_view, std::unique_ptr<Node>*> known;
   known.reserve(node.children.size());
   for (auto& c : node.children) {
-    known.emplace(c->name, &c);
+    known.emplace(c->name(), &c);
   }
   std::vector<std::unique_ptr<Node>> next;
   next.reserve(listed.size());
@@ -400,7 +406,7 @@ void LeafScanner::watch(Node& node, int dir_fd) {
   int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), kWatchMask);
   if (wd >= 0) {
     node.wd = wd;
-    watched_[wd] = &node;
+    watched_.insert(wd, &node);
   }
 }
 
@@ -419,8 +425,7 @@ void LeafScanner::release(Node& node) {
   --counters_.dirs;
 }
 
-void LeafScanner::emit(Node& node, std::string& name, Limit limit, std::vector<LeafSample>& out,
-                       size_t& count) {
+void LeafScanner::emit(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count) {
   if (node.wd < 0 && node.depth < kMaxDepth && !walked_) {
     // Not watched: list it now to see changes.
     if (auto dir = open_node_dir(node)) {
@@ -431,20 +436,16 @@ void LeafScanner::emit(Node& node, std::string& name, Limit limit, std::vector<L
     limit = min_limit(limit, own_limit(node));
   }
   if (node.children.empty()) {
-    sample(node, name, limit, out, count);
+    sample(node, limit, out, count);
     return;
   }
   drop(node.stat);  // no longer a leaf
-  const size_t base = name.size();
   for (auto& child : node.children) {
-    name.append(1, '/').append(child->name);
-    emit(*child, name, limit, out, count);
-    name.resize(base);
+    emit(*child, limit, out, count);
   }
 }
 
-void LeafScanner::sample(Node& node, const std::string& name, Limit limit,
-                         std::vector<LeafSample>& out, size_t& count) {
+void LeafScanner::sample(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count) {
   IoStatus read = Ok{};
   if (node.stat) {
     read = read_whole(node.stat.get(), files::kMemoryStat, buf_);
@@ -471,10 +472,12 @@ void LeafScanner::sample(Node& node, const std::string& name, Limit limit,
   if (count == out.size()) {
     out.emplace_back();
   }
+  // Samples are assigned in place: a leaf seen again keeps its name without touching the count.
   LeafSample& s = out[count++];
-  s.name.assign(name);
+  if (!s.name.same(node.path)) {
+    s.name = node.path;
+  }
   s.inode = node.inode;
-  s.dir = leaf_dir_;
   if (stats) {
     s.stats = *stats;
     s.error.reset();
@@ -485,14 +488,9 @@ void LeafScanner::sample(Node& node, const std::string& name, Limit limit,
 }
 
 IoResult<Fd> LeafScanner::open_node_dir(const Node& node) const {
-  std::string rel;
-  for (const Node* n = &node; n->up != nullptr; n = n->up) {
-    rel.insert(0, n->name);
-    if (n->up->up != nullptr) {
-      rel.insert(0, 1, '/');
-    }
-  }
-  return open_dir_beneath(root_fd_->get(), rel.empty() ? "." : rel);
+  const std::string_view path = node.path.view();
+  const size_t skip = parent_.name.size() + 1;
+  return open_dir_beneath(root_fd_->get(), path.size() > skip ? path.substr(skip) : ".");
 }
 
 // Opens `file` of `node` through the path from the parent, for when it is not kept open.

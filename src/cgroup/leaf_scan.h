@@ -4,22 +4,22 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "cgroup/fd.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_dir.h"
+#include "cgroup/leaf_name.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
+#include "cgroup/watch_table.h"
 
 namespace cgmm::cgroup {
 
-// One leaf cgroup as seen by one scan.
+// One leaf cgroup as seen by one scan. LeafScanner::leaf_dir() opens its directory.
 struct LeafSample {
-  std::string name;    // "<parent name>/<path below the parent>", or the parent's name
+  LeafName name;       // "<parent name>/<path below the parent>", or the parent's name
   uint64_t inode = 0;  // with the name, identifies one incarnation of the cgroup
-  LeafDir dir;         // opens the leaf's directory, for writing its reclaim file
   std::optional<MemoryStats> stats;
   std::optional<IoError> error;  // set when stats could not be read (never for a vanished leaf)
 };
@@ -74,6 +74,9 @@ class LeafScanner {
   void scan(std::vector<LeafSample>& out);
 
   const LeafScanCounters& counters() const { return counters_; }
+  // Opens a sample's directory by its name and inode, for writing its reclaim file; copies of it
+  // stay valid after the scanner is gone.
+  const LeafDir& leaf_dir() const { return leaf_dir_; }
 
  private:
   struct Node;
@@ -85,10 +88,8 @@ class LeafScanner {
   std::unique_ptr<Node> make_child(Node& up, const std::string& name, int up_fd);
   void watch(Node& node, int dir_fd);
   void release(Node& node);
-  void emit(Node& node, std::string& name, Limit limit, std::vector<LeafSample>& out,
-            size_t& count);
-  void sample(Node& node, const std::string& name, Limit limit, std::vector<LeafSample>& out,
-              size_t& count);
+  void emit(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count);
+  void sample(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count);
   IoResult<Fd> open_node_dir(const Node& node) const;
   IoResult<Fd> open_file(const Node& node, const char* file);
   Limit own_limit(Node& node);
@@ -103,7 +104,7 @@ class LeafScanner {
   std::unique_ptr<Node> root_;
   std::vector<Fd> ancestor_max_;  // v2: memory.max of the parent and its ancestors
   Fd inotify_;
-  std::unordered_map<int, Node*> watched_;
+  WatchTable<Node> watched_;
   std::vector<Node*> dead_;  // leaves whose kept memory.stat said the cgroup is gone
   bool full_walk_due_ = true;
   bool walked_ = false;  // this scan began with a full walk

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "cgroup/leaf_name.h"
 #include "core/units.h"
 
 namespace cgmm::core {
@@ -18,7 +19,7 @@ struct ReclaimOutcome {
     kInterrupted,  // shutdown interrupted it
   };
 
-  std::string name;
+  cgroup::LeafName name;
   uint64_t inode = 0;
   Result result = Result::kDone;
   uint64_t cache_before_bytes = 0;

@@ -8,16 +8,18 @@ TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoi
   r.decisions.resize(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
     const cgroup::LeafSample& s = samples[i];
-    auto [it, inserted] = leaves_.try_emplace(s.name);
+    auto [it, inserted] = leaves_.try_emplace(s.inode);
     Entry& e = it->second;
-    if (!inserted && e.inode != s.inode) {
-      r.vanished.push_back(s.name);  // same name, new cgroup
+    if (!inserted && e.name != s.name) {
+      r.vanished.push_back(std::move(e.name));  // renamed: a new cgroup as far as anyone knows
       e = Entry{};
       inserted = true;
     }
     if (inserted) {
-      e.inode = s.inode;
+      e.name = s.name;
       r.appeared.push_back(i);
+    } else if (!e.name.same(s.name)) {
+      e.name = s.name;  // the same text: share the scanner's copy
     }
     e.seen = scan_;
 
@@ -37,7 +39,7 @@ TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoi
 
   for (auto it = leaves_.begin(); it != leaves_.end();) {
     if (it->second.seen != scan_) {
-      r.vanished.push_back(it->first);
+      r.vanished.push_back(std::move(it->second.name));
       it = leaves_.erase(it);
     } else {
       ++it;
@@ -56,24 +58,29 @@ Decision Tracker::judge(Entry& entry, const cgroup::MemoryStats& stats, TimePoin
 }
 
 std::optional<Decision> Tracker::check(const cgroup::LeafSample& sample, TimePoint now) {
-  auto it = leaves_.find(sample.name);
-  if (it == leaves_.end() || it->second.inode != sample.inode || !sample.stats) {
+  auto it = leaves_.find(sample.inode);
+  if (it == leaves_.end() || it->second.name != sample.name || !sample.stats) {
     return std::nullopt;
   }
   return judge(it->second, *sample.stats, now);
 }
 
+bool Tracker::contains(std::string_view name, uint64_t inode) const {
+  auto it = leaves_.find(inode);
+  return it != leaves_.end() && it->second.name == name;
+}
+
 void Tracker::reclaim_finished(std::string_view name, uint64_t inode) {
-  auto it = leaves_.find(std::string(name));
-  if (it != leaves_.end() && it->second.inode == inode) {
+  auto it = leaves_.find(inode);
+  if (it != leaves_.end() && it->second.name == name) {
     it->second.state.in_flight = false;
   }
 }
 
 BackoffChange Tracker::reclaim_finished(const ReclaimOutcome& outcome) {
   BackoffChange change;
-  auto it = leaves_.find(outcome.name);
-  if (it == leaves_.end() || it->second.inode != outcome.inode) {
+  auto it = leaves_.find(outcome.inode);
+  if (it == leaves_.end() || it->second.name != outcome.name) {
     return change;
   }
   LeafState& state = it->second.state;

@@ -3,7 +3,6 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -18,7 +17,7 @@ namespace cgmm::core {
 // What changed in one scan, for logging and acting. Indexes refer to the scan's samples.
 struct TickResult {
   std::vector<size_t> appeared;
-  std::vector<std::string> vanished;
+  std::vector<cgroup::LeafName> vanished;
   std::vector<size_t> error_started;  // first failure of a streak: log it once
   std::vector<size_t> error_cleared;  // read fine again after a streak
   std::vector<Decision> decisions;    // one per sample; kNone where stats could not be read
@@ -37,8 +36,10 @@ struct BackoffChange {
   Duration wait{};  // from the start of this reclaim to the next possible one
 };
 
-// Remembers every leaf across scans (keyed by name and inode, so a cgroup removed and created
-// again under the same name is a new one) and decides what to do with each. No I/O.
+// Remembers every leaf across scans and decides what to do with each. No I/O. A leaf is one
+// incarnation of a cgroup, its name and inode: a cgroup removed and created again under the same
+// name is a new one, and so is one renamed. Entries are found by inode (unique among live
+// cgroups of one mount) and hold the samples' shared name, not a copy.
 class Tracker {
  public:
   // In a dry run, a reclaim decision starts the cooldown as a real reclaim would, but no reclaim
@@ -62,13 +63,13 @@ class Tracker {
   BackoffChange reclaim_finished(const ReclaimOutcome& outcome);
 
   size_t size() const { return leaves_.size(); }
-  bool contains(std::string_view name) const { return leaves_.count(std::string(name)) > 0; }
+  bool contains(std::string_view name, uint64_t inode) const;
   const Policy& policy() const { return policy_; }
 
  private:
   struct Entry {
-    uint64_t inode = 0;
-    uint64_t seen = 0;  // the scan that last saw it
+    cgroup::LeafName name;
+    uint32_t seen = 0;  // the scan that last saw it (32 bits keep an entry in 40 bytes)
     bool failing = false;
     LeafState state;
   };
@@ -77,8 +78,8 @@ class Tracker {
 
   Policy policy_;
   bool dry_run_;
-  uint64_t scan_ = 0;
-  std::unordered_map<std::string, Entry> leaves_;
+  uint32_t scan_ = 0;  // wraps after 1,300 years of 10 s scans; only equality is used
+  std::unordered_map<uint64_t, Entry> leaves_;  // by inode
 };
 
 }  // namespace cgmm::core

@@ -10,17 +10,11 @@ const std::vector<double> kScanBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.
 const std::vector<double> kReclaimBuckets = {0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
                                              2.5,   5,    10,   30,  60,   120};
 
-// A C array, as Registry::gauge_family deduces the label count from one.
-constexpr std::string_view kLeafLabelNames[] = {  // NOLINT(modernize-avoid-c-arrays)
-    "cgroup", "pod_uid", "container_id", "qos"};
-
-GaugeFamily<4>::LabelValues values_of(const LeafLabels& leaf) {
-  return {leaf.cgroup, leaf.pod_uid, leaf.container_id, leaf.qos};
-}
+enum LeafGauge : std::size_t { kCache, kLimit, kThreshold, kLastReclaim };
 
 }  // namespace
 
-DaemonMetrics::DaemonMetrics(Registry& registry, std::string_view version)
+DaemonMetrics::DaemonMetrics(Registry& registry, std::string_view version, LeafLabeler labeler)
     : scans_(registry.counter("cgmm_scans_total", "Scans of the leaf cgroups completed.")),
       scan_duration_(registry.histogram("cgmm_scan_duration_seconds",
                                         "Time to discover and read all leaf cgroups.",
@@ -34,17 +28,14 @@ DaemonMetrics::DaemonMetrics(Registry& registry, std::string_view version)
                                            kReclaimBuckets)),
       errors_(registry.counter_family("cgmm_errors_total", "Errors the daemon carried on after.",
                                       {"kind"})),
-      leaf_cache_(registry.gauge_family("cgmm_leaf_cache_bytes",
-                                        "Page cache charged to the leaf cgroup.", kLeafLabelNames)),
-      leaf_limit_(registry.gauge_family(
-          "cgmm_leaf_limit_bytes", "Effective memory limit of the leaf cgroup.", kLeafLabelNames)),
-      leaf_threshold_(registry.gauge_family("cgmm_leaf_threshold_bytes",
-                                            "Page cache above which the leaf is reclaimed.",
-                                            kLeafLabelNames)),
-      leaf_last_reclaim_(registry.gauge_family(
-          "cgmm_leaf_last_reclaim_timestamp_seconds",
-          "When the last reclaim of the leaf finished, in seconds since the Unix epoch.",
-          kLeafLabelNames)) {
+      leaves_series_(registry.add_family(std::make_unique<LeafSeries<4>>(
+          std::array<LeafSeries<4>::Metric, 4>{
+              {{"cgmm_leaf_cache_bytes", "Page cache charged to the leaf cgroup."},
+               {"cgmm_leaf_limit_bytes", "Effective memory limit of the leaf cgroup."},
+               {"cgmm_leaf_threshold_bytes", "Page cache above which the leaf is reclaimed."},
+               {"cgmm_leaf_last_reclaim_timestamp_seconds",
+                "When the last reclaim of the leaf finished, in seconds since the Unix epoch."}}},
+          std::move(labeler)))) {
   registry
       .gauge_family("cgmm_build_info", "Build of the running daemon; the value is always 1.",
                     {"version"})
@@ -62,39 +53,31 @@ void DaemonMetrics::record_error(std::string_view kind) {
   errors_.with(kind).inc();
 }
 
-void DaemonMetrics::record_reclaim(const LeafLabels& leaf, std::string_view result,
+void DaemonMetrics::record_reclaim(const cgroup::LeafName& leaf, std::string_view result,
                                    std::uint64_t bytes, std::chrono::duration<double> duration,
                                    std::chrono::system_clock::time_point at) {
   reclaims_.with(result).inc();
   reclaimed_bytes_.inc(static_cast<double>(bytes));
   reclaim_duration_.observe(duration.count());
   const std::chrono::duration<double> since_epoch = at.time_since_epoch();
-  leaf_last_reclaim_.update(values_of(leaf), [&](Gauge& g) { g.set(since_epoch.count()); });
+  leaves_series_.update(leaf, [&](auto& values) { values[kLastReclaim] = since_epoch.count(); });
 }
 
-void DaemonMetrics::set_leaf(const LeafLabels& leaf, std::uint64_t cache_bytes,
+void DaemonMetrics::set_leaf(const cgroup::LeafName& leaf, std::uint64_t cache_bytes,
                              std::optional<std::uint64_t> limit_bytes,
                              std::optional<std::uint64_t> threshold_bytes) {
-  const auto values = values_of(leaf);
-  const auto set = [](double value) { return [value](Gauge& g) { g.set(value); }; };
-  leaf_cache_.update(values, set(static_cast<double>(cache_bytes)));
-  if (limit_bytes) {
-    leaf_limit_.update(values, set(static_cast<double>(*limit_bytes)));
-  } else {
-    leaf_limit_.remove(values);
-  }
-  if (threshold_bytes) {
-    leaf_threshold_.update(values, set(static_cast<double>(*threshold_bytes)));
-  } else {
-    leaf_threshold_.remove(values);
-  }
+  const auto value = [](std::optional<std::uint64_t> v) {
+    return v ? static_cast<double>(*v) : LeafSeries<4>::kNone;
+  };
+  leaves_series_.update(leaf, [&](auto& values) {
+    values[kCache] = static_cast<double>(cache_bytes);
+    values[kLimit] = value(limit_bytes);
+    values[kThreshold] = value(threshold_bytes);
+  });
 }
 
 void DaemonMetrics::retain_leaves(const std::function<bool(std::string_view cgroup)>& keep) {
-  const auto gone = [&](const GaugeFamily<4>::LabelValues& values) { return !keep(values[0]); };
-  for (auto* family : {&leaf_cache_, &leaf_limit_, &leaf_threshold_, &leaf_last_reclaim_}) {
-    family->remove_if(gone);
-  }
+  leaves_series_.remove_if([&](std::string_view cgroup) { return !keep(cgroup); });
 }
 
 void DaemonMetrics::forget_leaf(std::string_view cgroup) {

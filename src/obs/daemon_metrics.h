@@ -8,35 +8,30 @@
 #include <string>
 #include <string_view>
 
+#include "cgroup/leaf_name.h"
+#include "obs/leaf_series.h"
 #include "obs/metrics.h"
 
 namespace cgmm::obs {
 
-// Labels of the per-leaf series. pod_uid, container_id and qos are empty outside Kubernetes.
-struct LeafLabels {
-  std::string cgroup;
-  std::string pod_uid;
-  std::string container_id;
-  std::string qos;
-};
-
 // The daemon's metrics (prefix cgmm_), registered in the given registry. Safe to call from the
-// scan thread and reclaim workers while the HTTP thread renders.
+// scan thread and reclaim workers while the HTTP thread renders. Per-leaf series are labelled
+// by `labeler` when rendered; without one, only their cgroup label is set.
 class DaemonMetrics {
  public:
-  DaemonMetrics(Registry& registry, std::string_view version);
+  DaemonMetrics(Registry& registry, std::string_view version, LeafLabeler labeler = {});
 
   void record_scan(std::chrono::duration<double> duration, std::size_t leaves);
   void record_error(std::string_view kind);
 
   // `result` is a short fixed word (e.g. "ok", "partial", "failed"); `at` is when it finished.
-  void record_reclaim(const LeafLabels& leaf, std::string_view result, std::uint64_t bytes,
+  void record_reclaim(const cgroup::LeafName& leaf, std::string_view result, std::uint64_t bytes,
                       std::chrono::duration<double> duration,
                       std::chrono::system_clock::time_point at);
 
   // A leaf without a limit (nullopt) has no leaf_limit_bytes series; one without a threshold (a
   // percentage of no limit) has no leaf_threshold_bytes series.
-  void set_leaf(const LeafLabels& leaf, std::uint64_t cache_bytes,
+  void set_leaf(const cgroup::LeafName& leaf, std::uint64_t cache_bytes,
                 std::optional<std::uint64_t> limit_bytes,
                 std::optional<std::uint64_t> threshold_bytes);
 
@@ -54,10 +49,8 @@ class DaemonMetrics {
   Counter& reclaimed_bytes_;
   Histogram& reclaim_duration_;
   CounterFamily<1>& errors_;
-  GaugeFamily<4>& leaf_cache_;
-  GaugeFamily<4>& leaf_limit_;
-  GaugeFamily<4>& leaf_threshold_;
-  GaugeFamily<4>& leaf_last_reclaim_;
+  // cache, limit, threshold, last reclaim
+  LeafSeries<4>& leaves_series_;
 };
 
 }  // namespace cgmm::obs

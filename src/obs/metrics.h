@@ -238,6 +238,14 @@ class Registry {
                              std::move(upper_bounds));
   }
 
+  // Adds a family of another kind (its metric names are the caller's to get right).
+  template <class F>
+  F& add_family(std::unique_ptr<F> family) {
+    auto& result = *family;
+    insert(std::move(family));
+    return result;
+  }
+
   // The whole exposition, ready to serve as text/plain; version=0.0.4.
   std::string render() const;
 

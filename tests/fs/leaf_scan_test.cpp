@@ -18,7 +18,7 @@ using ::testing::UnorderedElementsAre;
 std::vector<std::string> names(const std::vector<LeafSample>& leaves) {
   std::vector<std::string> out;
   for (const LeafSample& l : leaves) {
-    out.push_back(l.name);
+    out.push_back(l.name.str());
   }
   return out;
 }
@@ -46,7 +46,6 @@ TEST(LeafScan, FindsNestedLeavesOnly) {
                                    "kubepods/pod2/c3"));
   for (const LeafSample& l : leaves) {
     ASSERT_TRUE(l.stats) << l.name;
-    EXPECT_TRUE(l.dir.valid());
     EXPECT_NE(l.inode, 0u);
     if (l.name == "kubepods/pod2/c3") {
       EXPECT_EQ(l.stats->cache_bytes, 33u);
@@ -128,7 +127,7 @@ std::map<std::string, uint64_t> inodes(const std::vector<LeafSample>& leaves) {
   std::map<std::string, uint64_t> out;
   for (const LeafSample& l : leaves) {
     EXPECT_TRUE(l.stats) << l.name;
-    out[l.name] = l.inode;
+    out[l.name.str()] = l.inode;
   }
   return out;
 }
@@ -286,14 +285,14 @@ TEST(LeafScan, SampleDirOpensTheLeafAndRefusesANewIncarnation) {
   ASSERT_EQ(out.size(), 1u);
   LeafSample old = std::move(out[0]);
 
-  auto dir = old.dir.open(old.name, old.inode);
+  auto dir = scanner.leaf_dir().open(old.name, old.inode);
   ASSERT_TRUE(dir);
   struct stat st {};
   ASSERT_EQ(::fstatat(dir->get(), "memory.stat", &st, 0), 0);
 
   std::filesystem::remove_all(t.root() / "p/pod/c1");
   t.v1_cgroup("p/pod/c1", 2);
-  auto again = old.dir.open(old.name, old.inode);
+  auto again = scanner.leaf_dir().open(old.name, old.inode);
   ASSERT_FALSE(again);
   EXPECT_TRUE(again.error().vanished());
 }
@@ -309,7 +308,7 @@ TEST(LeafScan, SampleDirNeverFollowsASymlinkedPath) {
   ASSERT_EQ(out.size(), 1u);
   std::filesystem::remove_all(t.root() / "p/c1");
   std::filesystem::create_directory_symlink(t.root() / "elsewhere/c1", t.root() / "p/c1");
-  EXPECT_FALSE(out[0].dir.open(out[0].name, out[0].inode));
+  EXPECT_FALSE(scanner.leaf_dir().open(out[0].name, out[0].inode));
 }
 
 // With fewer file descriptors than leaves, the leaves past the budget are read with
@@ -338,7 +337,7 @@ TEST(LeafScanDeathTest, FewFileDescriptorsStillReadEveryLeaf) {
         std::_Exit(4);
       }
       for (const LeafSample& l : out) {
-        int i = std::stoi(l.name.substr(l.name.rfind("/c") + 2));
+        int i = std::stoi(l.name.str().substr(l.name.view().rfind("/c") + 2));
         if (!l.stats || l.stats->cache_bytes != 1000 + static_cast<uint64_t>(i)) {
           std::_Exit(5);
         }

@@ -62,7 +62,7 @@ TEST_F(SymlinkAttack, ScanAndReclaimOfEveryLeafLeavesOutsideFilesUnchanged) {
     scanner.scan(leaves);
     std::vector<std::string> names;
     for (const LeafSample& leaf : leaves) {
-      names.push_back(leaf.name);
+      names.push_back(leaf.name.str());
     }
     // The directory symlink is not a leaf; the leaf with a symlinked memory.stat is one that
     // cannot be read, never one with the planted numbers.
@@ -76,7 +76,7 @@ TEST_F(SymlinkAttack, ScanAndReclaimOfEveryLeafLeavesOutsideFilesUnchanged) {
         EXPECT_EQ(leaf.error->err, ELOOP);
       }
       // Reclaim every leaf, as if each were over its threshold.
-      auto dir = leaf.dir.open(leaf.name, leaf.inode);
+      auto dir = scanner.leaf_dir().open(leaf.name, leaf.inode);
       ASSERT_TRUE(dir.ok()) << leaf.name;
       auto st = reclaimer.reclaim(dir->get(), 4096);
       if (leaf.name == "p/writelink") {
@@ -105,7 +105,7 @@ TEST_F(SymlinkAttack, ReclaimFileSwappedForASymlinkAfterTheScanIsNotFollowed) {
   for (LeafSample& leaf : leaves) {
     // The leaf is reopened from the parent without following symlinks and checked against the
     // inode the scan saw: the swapped-in symlink is refused before any write.
-    if (auto dir = leaf.dir.open(leaf.name, leaf.inode)) {
+    if (auto dir = scanner.leaf_dir().open(leaf.name, leaf.inode)) {
       (void)reclaimer.reclaim(dir->get(), 0);
     }
   }

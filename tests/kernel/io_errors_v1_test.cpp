@@ -117,11 +117,12 @@ TEST_F(IoErrorsV1, AReadOnlyMountOfTheHierarchyIsErofsForTheReclaimOnly) {
       return 201;
     }
     std::vector<cgroup::LeafSample> leaves;
-    cgroup::LeafScanner(*parent).scan(leaves);
+    cgroup::LeafScanner scanner(*parent);
+    scanner.scan(leaves);
     if (leaves.size() != 1 || !leaves[0].stats) {
       return 202;
     }
-    auto dir = leaves[0].dir.open(leaves[0].name, leaves[0].inode);
+    auto dir = scanner.leaf_dir().open(leaves[0].name, leaves[0].inode);
     if (!dir) {
       return 203;
     }

@@ -16,6 +16,10 @@ using testing::Not;
 const LeafLabels kPodLeaf = {"/kubepods/burstable/podabc/0123", "abc", "0123", "burstable"};
 const LeafLabels kPlainLeaf = {"/batch/job-7", "", "", ""};
 
+LeafLabels labels_of(std::string_view cgroup) {
+  return cgroup == kPodLeaf.cgroup ? kPodLeaf : LeafLabels{std::string(cgroup), "", "", ""};
+}
+
 constexpr auto kLeafLabelText =
     R"({cgroup="/kubepods/burstable/podabc/0123",pod_uid="abc",container_id="0123",qos="burstable"})";
 
@@ -31,9 +35,9 @@ TEST(DaemonMetrics, FreshRegistryShowsBuildInfoAndZeroCounters) {
 
 TEST(DaemonMetrics, ScanAndReclaimAreCounted) {
   Registry registry;
-  DaemonMetrics metrics(registry, "dev");
+  DaemonMetrics metrics(registry, "dev", labels_of);
   metrics.record_scan(3ms, 12);
-  metrics.record_reclaim(kPodLeaf, "ok", 1 << 20, 250ms,
+  metrics.record_reclaim(kPodLeaf.cgroup, "ok", 1 << 20, 250ms,
                          std::chrono::system_clock::time_point(1700000000s));
   metrics.record_error("read");
   const auto text = registry.render();
@@ -50,8 +54,8 @@ TEST(DaemonMetrics, ScanAndReclaimAreCounted) {
 
 TEST(DaemonMetrics, LeafGaugesCarryPodLabels) {
   Registry registry;
-  DaemonMetrics metrics(registry, "dev");
-  metrics.set_leaf(kPodLeaf, 100, 1000, 500);
+  DaemonMetrics metrics(registry, "dev", labels_of);
+  metrics.set_leaf(kPodLeaf.cgroup, 100, 1000, 500);
   const auto text = registry.render();
   EXPECT_THAT(text, HasSubstr(std::string("cgmm_leaf_cache_bytes") + kLeafLabelText + " 100\n"));
   EXPECT_THAT(text, HasSubstr(std::string("cgmm_leaf_limit_bytes") + kLeafLabelText + " 1000\n"));
@@ -61,18 +65,18 @@ TEST(DaemonMetrics, LeafGaugesCarryPodLabels) {
 
 TEST(DaemonMetrics, UnlimitedLeafHasNoLimitSeries) {
   Registry registry;
-  DaemonMetrics metrics(registry, "dev");
-  metrics.set_leaf(kPlainLeaf, 100, 1000, 500);
-  metrics.set_leaf(kPlainLeaf, 100, std::nullopt, 500);
+  DaemonMetrics metrics(registry, "dev", labels_of);
+  metrics.set_leaf(kPlainLeaf.cgroup, 100, 1000, 500);
+  metrics.set_leaf(kPlainLeaf.cgroup, 100, std::nullopt, 500);
   EXPECT_THAT(registry.render(), Not(HasSubstr("cgmm_leaf_limit_bytes{")));
 }
 
 TEST(DaemonMetrics, VanishedLeavesDisappear) {
   Registry registry;
-  DaemonMetrics metrics(registry, "dev");
-  metrics.set_leaf(kPodLeaf, 1, 2, 3);
-  metrics.set_leaf(kPlainLeaf, 1, 2, 3);
-  metrics.record_reclaim(kPlainLeaf, "ok", 1, 1ms, std::chrono::system_clock::now());
+  DaemonMetrics metrics(registry, "dev", labels_of);
+  metrics.set_leaf(kPodLeaf.cgroup, 1, 2, 3);
+  metrics.set_leaf(kPlainLeaf.cgroup, 1, 2, 3);
+  metrics.record_reclaim(kPlainLeaf.cgroup, "ok", 1, 1ms, std::chrono::system_clock::now());
 
   metrics.retain_leaves([](std::string_view cgroup) { return cgroup == kPodLeaf.cgroup; });
   auto text = registry.render();

@@ -90,22 +90,23 @@ bool promtool_installed() {
 }
 
 std::string populated_exposition() {
-  Registry registry;
-  DaemonMetrics metrics(registry, "0.1.0");
-  metrics.record_scan(2ms, 2);
-  metrics.record_scan(40ms, 2);
-  metrics.record_error("read");
   const LeafLabels pod = {
       "/sys/fs/cgroup/memory/kubepods/burstable/pod0f3c1a2b-4d5e-4f60-8a7b-9c0d1e2f3a4b/"
       "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678",
       "0f3c1a2b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
       "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "burstable"};
   const LeafLabels odd = {"/batch/we\"ird\\name\nwith newline", "", "", ""};
-  metrics.set_leaf(pod, 734003200, 2147483648, 536870912);
-  metrics.set_leaf(odd, 0, std::nullopt, 536870912);
-  metrics.record_reclaim(pod, "ok", 197132288, 1500ms,
+  Registry registry;
+  DaemonMetrics metrics(registry, "0.1.0",
+                        [&](std::string_view cgroup) { return cgroup == pod.cgroup ? pod : odd; });
+  metrics.record_scan(2ms, 2);
+  metrics.record_scan(40ms, 2);
+  metrics.record_error("read");
+  metrics.set_leaf(pod.cgroup, 734003200, 2147483648, 536870912);
+  metrics.set_leaf(odd.cgroup, 0, std::nullopt, 536870912);
+  metrics.record_reclaim(pod.cgroup, "ok", 197132288, 1500ms,
                          std::chrono::system_clock::time_point(1764403200s));
-  metrics.record_reclaim(odd, "partial", 0, 20ms,
+  metrics.record_reclaim(odd.cgroup, "partial", 0, 20ms,
                          std::chrono::system_clock::time_point(1764403201s));
   return registry.render();
 }

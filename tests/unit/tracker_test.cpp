@@ -50,14 +50,14 @@ TEST_F(TrackerTest, ReportsAppearedAndVanished) {
 
   r = tracker_.observe(one(leaf("p/b", 2, 0)), clock_.now());
   EXPECT_TRUE(r.appeared.empty());
-  EXPECT_EQ(r.vanished, std::vector<std::string>{"p/a"});
+  EXPECT_EQ(r.vanished, std::vector<cgroup::LeafName>{"p/a"});
   EXPECT_EQ(tracker_.size(), 1u);
 }
 
 TEST_F(TrackerTest, SameNameNewInodeIsANewCgroup) {
   tracker_.observe(one(leaf("p/a", 1, 50 * kMiB)), clock_.now());  // reclaim starts
   TickResult r = tracker_.observe(one(leaf("p/a", 7, 50 * kMiB)), clock_.now());
-  EXPECT_EQ(r.vanished, std::vector<std::string>{"p/a"});
+  EXPECT_EQ(r.vanished, std::vector<cgroup::LeafName>{"p/a"});
   EXPECT_EQ(r.appeared, std::vector<size_t>{0});
   // The new cgroup has no history: no cooldown, nothing in flight.
   EXPECT_EQ(r.decisions[0].action, Action::kReclaim);
