@@ -86,9 +86,12 @@ std::string listing(const std::vector<double>& v) {
 
 TEST(NotifyV1, ReclaimStartsMomentsAfterTheCacheCrossesItsThreshold) {
   CGMM_REQUIRE_KERNEL();
+  // bench/notify_bench.sh asks for more samples.
+  const char* samples = std::getenv("CGMM_NOTIFY_SAMPLES");
+  const int n = samples ? std::max(1, std::atoi(samples)) : 7;
   // A 60 s interval: without notifications the daemon could not see these leaves for a minute.
-  auto ms = reclaim_latencies_ms({"--interval", "60"}, 7, seconds(20));
-  ASSERT_EQ(ms.size(), 7u);
+  auto ms = reclaim_latencies_ms({"--interval", "60"}, n, seconds(20));
+  ASSERT_EQ(ms.size(), static_cast<size_t>(n));
   std::cout << "latency with notifications, --interval 60: " << listing(ms) << "\n";
   EXPECT_LT(median(ms), 100.0) << listing(ms);
 }

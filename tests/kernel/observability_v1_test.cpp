@@ -5,6 +5,7 @@
 
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -72,27 +73,25 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 const std::regex kTime(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)");
 const std::set<std::string> kLevels = {"trace", "debug", "info", "warning", "error"};
-// The events README's "Logs" section lists.
-const std::set<std::string> kEvents = {"start",
-                                       "scan_first",
-                                       "cgroup_found",
-                                       "cgroup_appeared",
-                                       "cgroup_vanished",
-                                       "cgroup_error",
-                                       "cgroup_recovered",
-                                       "reclaim_start",
-                                       "reclaim",
-                                       "reclaim_failed",
-                                       "reclaim_skipped",
-                                       "reclaim_vanished",
-                                       "reclaim_interrupted",
-                                       "reclaim_unavailable",
-                                       "reclaim_swappiness_unsupported",
-                                       "scan_overrun",
-                                       "signal",
-                                       "stop",
-                                       "config_warning",
-                                       "decision"};
+// The events README's "Logs" section lists: the backticked names of its "Events:" paragraph.
+std::set<std::string> readme_events() {
+  std::ifstream in(std::string(CGMM_TEST_DATA) + "/../../README.md");
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const size_t start = text.find("\nEvents: ");
+  const size_t end = text.find("\n\n", start);
+  std::set<std::string> events;
+  if (start == std::string::npos) {
+    return events;
+  }
+  const std::string para = text.substr(start, end - start);
+  const std::regex name("`([a-z_]+)`");
+  for (auto it = std::sregex_iterator(para.begin(), para.end(), name); it != std::sregex_iterator();
+       ++it) {
+    events.insert((*it)[1]);
+  }
+  return events;
+}
+const std::set<std::string> kEvents = readme_events();
 
 // Every line of `log` as a JSON object with the fields every event has; fails the test on any
 // line that is not.
