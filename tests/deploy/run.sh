@@ -134,7 +134,8 @@ security_ok() {
 expect "systemd-analyze security rates the unit's exposure at most 3.0" security_ok
 sed -n 's/.*Overall exposure level for .*: \([0-9.]* [A-Z]*\).*/    exposure: \1/p' "$tmp/security.log"
 
-options=(PARENT THRESHOLD INTERVAL COOLDOWN DRY_RUN LOG_LEVEL LOG_FORMAT LISTEN RECLAIM_TARGET EXCLUDE_SHMEM)
+options=(PARENT THRESHOLD INTERVAL COOLDOWN DRY_RUN LOG_LEVEL LOG_FORMAT LISTEN RECLAIM_TARGET EXCLUDE_SHMEM
+  NOTIFICATIONS)
 expect "environment file sets nothing by default" bash -c "! grep -Ev '^(#|$)' '$env_file'"
 for o in "${options[@]}"; do
   expect "environment file documents CGMM_$o" grep -q "^#CGMM_$o=" "$env_file"

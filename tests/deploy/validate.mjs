@@ -13,6 +13,7 @@ const kExpectedParent = {
 const kKnownEnv = new Set([
   "CGMM_PARENT", "CGMM_THRESHOLD", "CGMM_INTERVAL", "CGMM_COOLDOWN", "CGMM_DRY_RUN",
   "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "CGMM_LISTEN", "CGMM_RECLAIM_TARGET", "CGMM_EXCLUDE_SHMEM",
+  "CGMM_NOTIFICATIONS",
 ]);
 const kImage = "cgroup-memory-manager:0.1.0";
 const kMetricsPort = 9102;
