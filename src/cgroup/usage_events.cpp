@@ -99,7 +99,9 @@ void UsageEvents::take(std::vector<Fired>& out) {
       return;
     }
     for (int i = 0; i < n; ++i) {
-      auto it = watches_.find(events[i].data.u64);
+      // epoll_event is packed on x86-64: copy the key out rather than bind a misaligned reference.
+      const uint64_t key = events[i].data.u64;
+      auto it = watches_.find(key);
       if (it == watches_.end()) {
         continue;
       }
