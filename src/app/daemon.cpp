@@ -426,6 +426,10 @@ bool Daemon::wait_until(core::TimePoint deadline) {
     for (const Recheck& r : rechecks_) {
       wake = std::min(wake, r.at);
     }
+    // Registrations pending: look at signals and events without sleeping, then register one.
+    if (!pending_.empty()) {
+      wake = now;
+    }
     auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                   std::max(wake - now, core::TimePoint::duration::zero()))
                   .count();
@@ -450,28 +454,45 @@ bool Daemon::wait_until(core::TimePoint deadline) {
         return false;
       }
     }
+    register_one();
   }
 }
 
 void Daemon::watch_levels(const core::TickResult& r) {
+  pending_.clear();
   for (size_t i = 0; i < samples_.size(); ++i) {
     const cgroup::LeafSample& s = samples_[i];
-    const std::optional<uint64_t>& level = r.decisions[i].threshold_bytes;
-    if (!s.stats || !level) {
-      continue;
-    }
-    auto st = events_->watch(s.inode, *level, static_cast<uint32_t>(i),
-                             [this, &s] { return scanner_.leaf_dir().open(s.name, s.inode); });
-    if (!st && !st.error().vanished() && !events_warned_) {
-      events_warned_ = true;
-      log_event(Level::warn, "notify_unavailable",
-                st.error().describe(s.name) +
-                    "; leaves whose memory threshold cannot be registered are checked at each "
-                    "scan only (logged once)",
-                {{"cgroup", s.name}, {"error", st.error().describe(s.name)}});
+    const std::optional<uint64_t>& threshold = r.decisions[i].threshold_bytes;
+    if (s.stats && threshold && !events_->renew(s.inode, *threshold, static_cast<uint32_t>(i))) {
+      pending_.push_back({s.inode, *threshold, static_cast<uint32_t>(i)});
     }
   }
   events_->sweep();
+  // Taken from the back: register in directory order.
+  std::reverse(pending_.begin(), pending_.end());
+}
+
+bool Daemon::register_one() {
+  if (pending_.empty()) {
+    return false;
+  }
+  const Pending p = pending_.back();
+  pending_.pop_back();
+  if (p.index >= samples_.size() || samples_[p.index].inode != p.inode) {
+    return true;
+  }
+  const cgroup::LeafSample& s = samples_[p.index];
+  auto st = events_->watch(s.inode, p.threshold, p.index,
+                           [this, &s] { return scanner_.leaf_dir().open(s.name, s.inode); });
+  if (!st && !st.error().vanished() && !events_warned_) {
+    events_warned_ = true;
+    log_event(Level::warn, "notify_unavailable",
+              st.error().describe(s.name) +
+                  "; leaves whose memory threshold cannot be registered are checked at each "
+                  "scan only (logged once)",
+              {{"cgroup", s.name.view()}, {"error", st.error().describe(s.name)}});
+  }
+  return true;
 }
 
 void Daemon::handle_events() {

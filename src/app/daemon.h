@@ -52,6 +52,8 @@ class Daemon {
   // Notifications (cgroup v1 memory thresholds): keep each leaf's level registered, check a leaf
   // at once when its usage crosses it, and again when a cooldown that held it back ends.
   void watch_levels(const core::TickResult& r);
+  // Registers one pending leaf; false when none is left.
+  bool register_one();
   void handle_events();
   void run_due_rechecks();
   void check_leaf(size_t index);
@@ -81,6 +83,14 @@ class Daemon {
   bool events_warned_ = false;
   std::vector<cgroup::UsageEvents::Fired> fired_;
   std::vector<Recheck> rechecks_;
+  // Leaves to register, done between scans one at a time: each registration blocks for an RCU
+  // grace period, and a thousand of them would stall a scan for seconds.
+  struct Pending {
+    uint64_t inode;
+    uint64_t threshold;
+    uint32_t index;
+  };
+  std::vector<Pending> pending_;
   std::string check_buf_;
 };
 

@@ -16,12 +16,19 @@ namespace cgmm::cgroup {
 
 UsageEvents::UsageEvents() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {}
 
+bool UsageEvents::renew(uint64_t key, uint64_t threshold, uint32_t slot) {
+  auto it = watches_.find(key);
+  if (it == watches_.end() || it->second.threshold != threshold) {
+    return false;
+  }
+  it->second.renewed = true;
+  it->second.slot = slot;
+  return true;
+}
+
 IoStatus UsageEvents::watch(uint64_t key, uint64_t threshold, uint32_t slot,
                             const std::function<IoResult<Fd>()>& open_dir) {
-  auto it = watches_.find(key);
-  if (it != watches_.end() && it->second.threshold == threshold) {
-    it->second.renewed = true;
-    it->second.slot = slot;
+  if (renew(key, threshold, slot)) {
     return Ok{};
   }
   return arm(key, threshold, threshold, slot, open_dir);

@@ -33,6 +33,11 @@ class UsageEvents {
   IoStatus watch(uint64_t key, uint64_t threshold, uint32_t slot,
                  const std::function<IoResult<Fd>()>& open_dir);
 
+  // Keeps an existing watch of leaf `key` for `threshold` until the next sweep() and updates its
+  // slot. False when the leaf is not watched for that threshold and needs watch(), which blocks
+  // (the kernel waits for an RCU grace period on every registration, about 10 ms here).
+  bool renew(uint64_t key, uint64_t threshold, uint32_t slot);
+
   // Moves a watched leaf's level to `level` (the threshold plus what the leaf uses besides the
   // cache counted against it), so the next event comes when the cache, not the rest of the usage,
   // reaches the threshold. No-op for an unwatched leaf or an unchanged level.

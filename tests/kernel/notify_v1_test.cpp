@@ -128,5 +128,36 @@ TEST(NotifyV1, ALeafHeldByItsCooldownIsReclaimedWhenTheCooldownEnds) {
   EXPECT_EQ(d.wait(seconds(5)), 0);
 }
 
+TEST(NotifyV1, RegisteringManyLeavesNeverStallsAScan) {
+  CGMM_REQUIRE_KERNEL();
+  // The kernel waits for an RCU grace period on every threshold registration (about 10 ms here):
+  // 300 leaves registered inside a scan would hold it for seconds, past a 1 s interval.
+  KernelTree tree;
+  for (int p = 0; p < 30; ++p) {
+    for (int c = 0; c < 10; ++c) {
+      tree.make("kubepods/pod" + std::to_string(p) + "/c" + std::to_string(c), 100 * kMiB);
+    }
+  }
+  DaemonProcess d(
+      {"--parent", tree.root(), "--interval", "1", "--log-format", "json", "--log-level", "debug"});
+  ASSERT_TRUE(d.wait_for_log("\"event\":\"scan_first\"", seconds(10))) << d.err();
+  // Long enough for all 300 registrations to be made between scans.
+  ::sleep(6);
+  EXPECT_TRUE(events(d.err(), "scan_overrun").empty()) << d.err();
+  // And the last leaf in directory order is watched by now: its crossing is seen at once.
+  const std::string last = "kubepods/pod29/c9";
+  const auto crossed = tree.fill_marking(last, 40, 25 * kMiB);
+  ASSERT_TRUE(eventually([&] { return !events(d.err(), "reclaim_start", "/" + last).empty(); },
+                         seconds(10)))
+      << d.err();
+  const auto started = parse_log_time(
+      events(d.err(), "reclaim_start", "/" + last).front()["time"].get<std::string>());
+  // Well inside the 1 s interval (a scan could have found it too, but not this fast every time).
+  const double ms = std::chrono::duration<double, std::milli>(started - crossed).count();
+  EXPECT_LT(ms, 1000.0);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(seconds(5)), 0);
+}
+
 }  // namespace
 }  // namespace cgmm::testing
