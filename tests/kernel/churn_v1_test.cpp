@@ -2,6 +2,8 @@
 // working, and gives back the file descriptors and memory it used for them.
 #include <dirent.h>
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -126,8 +128,11 @@ TEST(ChurnV1, ThousandsOfShortLivedCgroupsLeaveNoFdsOrMemoryBehind) {
   RecordProperty("rss_kib_before", static_cast<int>(rss_before));
   RecordProperty("rss_kib_after", static_cast<int>(rss_after));
   EXPECT_EQ(fds_after, fds_before);
-  // Allocator slack: freed memory is not always handed back to the kernel.
-  EXPECT_LE(rss_after, rss_before + 2048);
+  // Allocator slack: freed memory is not always handed back to the kernel. Under a sanitizer
+  // (scripts/sanitize.sh) freed memory sits in quarantine instead, and leaks are LeakSanitizer's.
+  if (!std::getenv("CGMM_SANITIZED")) {
+    EXPECT_LE(rss_after, rss_before + 2048);
+  }
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(seconds(5)), 0);
 }
