@@ -54,8 +54,9 @@ bool notifications_on(const Config& config, const cgroup::Parent& parent) {
 cgroup::LeafScanOptions scan_options(const Config& config, const cgroup::Parent& parent) {
   cgroup::LeafScanOptions options;
   if (notifications_on(config, parent)) {
-    // Each watched leaf holds an eventfd: leave half of the descriptors to them.
-    options.fd_reserve = std::max(options.fd_reserve, cgroup::raise_fd_limit() / 2);
+    // Each watched leaf holds an eventfd: leave half of the descriptors to them, besides the
+    // scanner's usual reserve for everything else.
+    options.fd_reserve += cgroup::raise_fd_limit() / 2;
   }
   return options;
 }
