@@ -23,6 +23,8 @@ class Fd {
   ~Fd() { reset(); }
 
   int get() const { return fd_; }
+  // Gives up ownership: the caller closes the returned fd.
+  int release() { return std::exchange(fd_, -1); }
   bool valid() const { return fd_ >= 0; }
   explicit operator bool() const { return valid(); }
 

@@ -14,6 +14,8 @@
 #include <utility>
 #include <vector>
 
+#include "cgroup/fd.h"
+
 namespace cgmm::obs {
 namespace {
 
@@ -23,38 +25,10 @@ constexpr std::size_t kReadChunk = 4096;
 // After EMFILE and the like the listener stays readable; pausing accept avoids a busy loop.
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  UniqueFd& operator=(UniqueFd&& other) noexcept {
-    if (this != &other) {
-      reset(std::exchange(other.fd_, -1));
-    }
-    return *this;
-  }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-  ~UniqueFd() { reset(); }
-
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
 enum class Phase { kReading, kWriting, kDraining, kClosed };
 
 struct Connection {
-  UniqueFd fd;
+  cgroup::Fd fd;
   Clock::time_point deadline;
   Phase phase = Phase::kReading;
   std::string in;
@@ -69,7 +43,7 @@ std::system_error listen_error(int error, const ListenAddress& address, std::str
 
 // An empty host binds [::] with IPV6_V6ONLY off, so IPv4 clients are served too; a kernel
 // without IPv6 gets 0.0.0.0 instead.
-UniqueFd bind_listener(const ListenAddress& address) {
+cgroup::Fd bind_listener(const ListenAddress& address) {
   sockaddr_storage storage{};
   socklen_t length = 0;
   bool dual_stack = false;
@@ -92,7 +66,7 @@ UniqueFd bind_listener(const ListenAddress& address) {
     dual_stack = address.host.empty();
     length = sizeof(sin6);
   }
-  UniqueFd fd(::socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  cgroup::Fd fd(::socket(storage.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (fd.get() < 0 && dual_stack && errno == EAFNOSUPPORT) {
     auto& sin = reinterpret_cast<sockaddr_in&>(storage);
     sin = sockaddr_in{};
@@ -206,7 +180,7 @@ class Loop {
 
   void accept_all() {
     for (;;) {
-      UniqueFd fd(::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+      cgroup::Fd fd(::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
       if (fd.get() < 0) {
         if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) {
           continue;
@@ -373,8 +347,8 @@ void HttpServer::start() {
   if (thread_.joinable()) {
     return;
   }
-  UniqueFd listener = bind_listener(options_.address);
-  UniqueFd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  cgroup::Fd listener = bind_listener(options_.address);
+  cgroup::Fd wake(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (wake.get() < 0) {
     throw std::system_error(errno, std::generic_category(), "failed to create an eventfd");
   }
