@@ -84,16 +84,15 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       events_.reset();
     }
   }
-  if (parent_.version == cgroup::Version::kV2 &&
-      ::faccessat(parent_.fd.get(), cgroup::files::kMemoryReclaim, F_OK, AT_SYMLINK_NOFOLLOW) !=
-          0) {
-    can_reclaim_ = false;
-  }
+  // Probed once: a v2 kernel before 5.19 has no memory.reclaim anywhere.
+  can_reclaim_ =
+      parent_.version == cgroup::Version::kV1 ||
+      ::faccessat(parent_.fd.get(), cgroup::files::kMemoryReclaim, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
   try {
     telemetry_.start();
   } catch (const std::system_error& e) {
-    throw UsageError(
-        e.what());  // the --listen address cannot be bound: the configuration must change
+    // The --listen address cannot be bound: only a change of configuration can fix that.
+    throw UsageError(e.what());
   }
 }
 
