@@ -20,6 +20,7 @@
 
 #include "support/daemon_process.h"
 #include "support/kernel_tree.h"
+#include "support/loopback_client.h"
 
 namespace cgmm::testing {
 namespace {
@@ -30,65 +31,8 @@ using ::testing::StartsWith;
 
 // Every client socket gives up after this long, so a listener that holds a connection forever
 // fails the test instead of hanging it.
-constexpr timeval kClientTimeout = {15, 0};
-
-class Client {
- public:
-  explicit Client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &kClientTimeout, sizeof(kClientTimeout));
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &kClientTimeout, sizeof(kClientTimeout));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-
-  // False once the server stopped taking data (it answered and closed, or reset).
-  bool send(std::string_view data) {
-    while (!data.empty()) {
-      const auto n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) {
-        return false;
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-
-  // Everything until the server closes or resets; `timed_out` tells a server that held on.
-  std::string read_all(bool* timed_out = nullptr) {
-    std::string data;
-    char buffer[4096];
-    for (;;) {
-      const auto n = ::recv(fd_, buffer, sizeof(buffer), 0);
-      if (n > 0) {
-        data.append(buffer, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (timed_out) {
-        *timed_out = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
-      }
-      return data;
-    }
-  }
-
-  std::string request(std::string_view data) {
-    send(data);
-    return read_all();
-  }
-
- private:
-  int fd_;
-  bool connected_ = false;
+struct Client : LoopbackClient {
+  explicit Client(std::uint16_t port) : LoopbackClient(port, seconds(15)) {}
 };
 
 // A loopback port nobody listens on right now.

@@ -16,79 +16,36 @@
 #include <system_error>
 #include <vector>
 
+#include "support/loopback_client.h"
+
 namespace cgmm::obs {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::EndsWith;
-using testing::HasSubstr;
-using testing::Not;
-using testing::StartsWith;
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
 
 // Every client socket gives up after this long, so a broken server fails a test instead of
-// hanging it.
-constexpr timeval kClientTimeout = {10, 0};
-
-class Client {
+// hanging it; here a server that neither answers nor closes in that time is a failure.
+class Client : public cgmm::testing::LoopbackClient {
  public:
-  explicit Client(std::uint16_t port) : fd_(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &kClientTimeout, sizeof(kClientTimeout));
-    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &kClientTimeout, sizeof(kClientTimeout));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(port);
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&address), sizeof(address)) == 0;
-    connect_errno_ = connected_ ? 0 : errno;
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
+  explicit Client(std::uint16_t port) : LoopbackClient(port, std::chrono::seconds(10)) {}
 
-  bool connected() const { return connected_; }
-  int connect_errno() const { return connect_errno_; }
-
-  void send(std::string_view data) {
-    while (!data.empty()) {
-      const auto n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n <= 0) {
-        return;
-      }
-      data.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-
-  void shutdown_write() { ::shutdown(fd_, SHUT_WR); }
-
-  // Everything until the server closes; a reset ends it too. Fails the test on a timeout.
   std::string read_all() {
-    std::string data;
-    char buffer[4096];
-    for (;;) {
-      const auto n = ::recv(fd_, buffer, sizeof(buffer), 0);
-      if (n > 0) {
-        data.append(buffer, static_cast<std::size_t>(n));
-        continue;
-      }
-      if (n < 0 && errno == EINTR) {
-        continue;
-      }
-      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        ADD_FAILURE() << "server neither answered nor closed within the client timeout";
-      }
-      return data;
+    bool timed_out = false;
+    std::string data = LoopbackClient::read_all(&timed_out);
+    if (timed_out) {
+      ADD_FAILURE() << "server neither answered nor closed within the client timeout";
     }
+    return data;
   }
 
   std::string exchange(std::string_view request) {
     send(request);
     return read_all();
   }
-
- private:
-  int fd_;
-  bool connected_ = false;
-  int connect_errno_ = 0;
 };
 
 std::string body_of(const std::string& response) {
