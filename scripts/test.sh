@@ -40,7 +40,8 @@ run_suite "Debian package (tests/deploy/package.sh)" tests/deploy/package.sh
 run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/image.sh
 run_suite "cgroup v2 kernel facts in a VM" tests/vm/run.sh tests/vm/guest/kernel_facts.sh
 run_suite "the daemon on cgroup v2 in a VM" \
-  tests/vm/run.sh tests/vm/guest/daemon_v2.sh "$BUILD_DIR/cgroup-memory-manager"
+  tests/vm/run.sh tests/vm/guest/daemon_v2.sh "$BUILD_DIR/cgroup-memory-manager" \
+  "$BUILD_DIR/tests/cgmm_fill_mark"
 run_suite "benchmark command, small N (bench/scan_bench.sh --quick)" bench/scan_bench.sh --quick
 
 echo

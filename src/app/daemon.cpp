@@ -47,15 +47,11 @@ double seconds(core::Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-bool notifications_on(const Config& config, const cgroup::Parent& parent) {
-  return config.notifications && !config.once && parent.version == cgroup::Version::kV1;
-}
-
-cgroup::LeafScanOptions scan_options(const Config& config, const cgroup::Parent& parent) {
+cgroup::LeafScanOptions scan_options(const Config& config) {
   cgroup::LeafScanOptions options;
-  if (notifications_on(config, parent)) {
-    // Each watched leaf holds an eventfd: leave half of the descriptors to them, besides the
-    // scanner's usual reserve for everything else.
+  if (config.notifications && !config.once) {
+    // Each watched leaf holds a descriptor (an eventfd on v1, memory.current on v2): leave half
+    // of them to the watches, besides the scanner's usual reserve for everything else.
     options.fd_reserve += cgroup::raise_fd_limit() / 2;
   }
   return options;
@@ -69,7 +65,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       parent_(std::move(parent)),
       signals_(signals),
       clock_(clock),
-      scanner_(parent_, scan_options(config, parent_)),
+      scanner_(parent_, scan_options(config)),
       tracker_(config.policy, config.dry_run),
       pool_(kReclaimWorkers, parent_.version),
       telemetry_(config.listen, config.interval, clock_) {
@@ -78,10 +74,11 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
         "--reclaim-target needs cgroup v2 (memory.reclaim); on cgroup v1 "
         "memory.force_empty always reclaims all it can");
   }
-  if (notifications_on(config_, parent_)) {
-    events_ = std::make_unique<cgroup::UsageEvents>();
-    if (!events_->valid()) {
-      events_.reset();
+  if (config_.notifications && !config_.once) {
+    if (parent_.version == cgroup::Version::kV2) {
+      events_ = std::make_unique<cgroup::UsagePoll>();
+    } else if (auto v1 = std::make_unique<cgroup::UsageEvents>(); v1->valid()) {
+      events_ = std::move(v1);
     }
   }
   // Probed once: a v2 kernel before 5.19 has no memory.reclaim anywhere.
@@ -107,7 +104,10 @@ int Daemon::run() {
                 (config_.policy.exclude_shmem ? ", shmem excluded" : "") +
                 (config_.dry_run ? ", dry run" : "") + (config_.once ? ", one pass" : "") +
                 (config_.listen ? ", metrics on " + config_.listen->to_string() : "") +
-                (events_ ? ", memory threshold notifications on" : ""),
+                (events_ ? parent_.version == cgroup::Version::kV1
+                               ? ", memory threshold notifications on"
+                               : ", memory.current read between scans near thresholds"
+                         : ""),
             {{"parent", parent_.path},
              {"notifications", events_ != nullptr},
              {"cgroup_version", version_name(parent_.version)},
@@ -426,13 +426,16 @@ bool Daemon::wait_until(core::TimePoint deadline) {
     for (const Recheck& r : rechecks_) {
       wake = std::min(wake, r.at);
     }
+    if (events_) {
+      wake = std::min(wake, events_->next_due());
+    }
     // Registrations pending: look at signals and events without sleeping, then register one.
     if (!pending_.empty()) {
       wake = now;
     }
-    auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                  std::max(wake - now, core::TimePoint::duration::zero()))
-                  .count();
+    // Compared before subtracting: a due time long past must not overflow the difference.
+    auto ns =
+        wake <= now ? 0 : std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now).count();
     timespec ts{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
     // A negative fd is ignored by poll: without notifications the third entry never fires.
     pollfd fds[3] = {{signals_.fd(), POLLIN, 0},
@@ -445,7 +448,7 @@ bool Daemon::wait_until(core::TimePoint deadline) {
     if (n > 0 && (fds[1].revents & POLLIN)) {
       collect_finished();
     }
-    if (n > 0 && (fds[2].revents & POLLIN)) {
+    if ((n > 0 && (fds[2].revents & POLLIN)) || (events_ && events_->next_due() <= clock_.now())) {
       handle_events();
     }
     if (n > 0 && (fds[0].revents & POLLIN)) {
@@ -488,8 +491,8 @@ bool Daemon::register_one() {
     events_warned_ = true;
     log_event(Level::warn, "notify_unavailable",
               st.error().describe(s.name) +
-                  "; leaves whose memory threshold cannot be registered are checked at each "
-                  "scan only (logged once)",
+                  "; leaves that cannot be watched between scans are checked at each scan "
+                  "only (logged once)",
               {{"cgroup", s.name.view()}, {"error", st.error().describe(s.name)}});
   }
   return true;
@@ -497,8 +500,8 @@ bool Daemon::register_one() {
 
 void Daemon::handle_events() {
   fired_.clear();
-  events_->take(fired_);
-  for (const cgroup::UsageEvents::Fired& f : fired_) {
+  events_->take(fired_, clock_.now());
+  for (const cgroup::LevelWatch::Fired& f : fired_) {
     if (f.slot < samples_.size() && samples_[f.slot].inode == f.key) {
       check_leaf(f.slot);
     }
@@ -543,7 +546,7 @@ void Daemon::check_leaf(size_t index) {
     // The usage crossed the level but the cache is still under the threshold: the rest of the
     // usage (anonymous and kernel memory, shmem when excluded) stands in between. Move the level
     // up by that much, so the next event comes when the cache itself gets there.
-    if (auto usage = cgroup::read_usage(dir->get(), check_buf_)) {
+    if (auto usage = cgroup::read_usage(dir->get(), parent_.version, check_buf_)) {
       const uint64_t counted = core::counted_cache_bytes(*stats, config_.policy);
       const uint64_t other = *usage > counted ? *usage - counted : 0;
       const uint64_t level = *d->threshold_bytes + other;

@@ -12,7 +12,9 @@
 #include "app/telemetry.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_scan.h"
+#include "cgroup/level_watch.h"
 #include "cgroup/usage_events.h"
+#include "cgroup/usage_poll.h"
 #include "core/clock.h"
 #include "core/tracker.h"
 #include "obs/daemon_metrics.h"
@@ -49,8 +51,9 @@ class Daemon {
   // Sleeps until `deadline`, handling finished reclaims. False when a stop signal arrived.
   bool wait_until(core::TimePoint deadline);
   int finish_once();
-  // Notifications (cgroup v1 memory thresholds): keep each leaf's level registered, check a leaf
-  // at once when its usage crosses it, and again when a cooldown that held it back ends.
+  // Notifications (v1 memory thresholds, v2 memory.current reads): keep each leaf's level
+  // watched, check a leaf at once when its usage crosses it, and again when a cooldown that held
+  // it back ends.
   void watch_levels(const core::TickResult& r);
   // Registers one pending leaf; false when none is left.
   bool register_one();
@@ -79,9 +82,9 @@ class Daemon {
     uint64_t inode;
     uint32_t index;
   };
-  std::unique_ptr<cgroup::UsageEvents> events_;  // null without notifications
+  std::unique_ptr<cgroup::LevelWatch> events_;  // null without notifications
   bool events_warned_ = false;
-  std::vector<cgroup::UsageEvents::Fired> fired_;
+  std::vector<cgroup::LevelWatch::Fired> fired_;
   std::vector<Recheck> rechecks_;
   // Leaves to register, done between scans one at a time: each registration blocks for an RCU
   // grace period, and a thousand of them would stall a scan for seconds.

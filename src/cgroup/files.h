@@ -13,6 +13,8 @@ inline constexpr const char* kMemoryMax = "memory.max";
 
 // v1: the cgroup's memory usage, one number; usage above a level is necessary for cache above it.
 inline constexpr const char* kMemoryUsage = "memory.usage_in_bytes";
+// v2: the cgroup's memory usage, one number (a counter read, far cheaper than memory.stat).
+inline constexpr const char* kMemoryCurrent = "memory.current";
 // v1: "<eventfd> <fd of memory.usage_in_bytes> <level>" registers a memory threshold.
 inline constexpr const char* kEventControl = "cgroup.event_control";
 

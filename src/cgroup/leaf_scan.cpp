@@ -554,4 +554,15 @@ IoResult<MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional
   return stats_from_text(buf, version, v2_limit);
 }
 
+IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf) {
+  const char* name = version == Version::kV1 ? files::kMemoryUsage : files::kMemoryCurrent;
+  if (auto st = read_file_at(dir_fd, name, buf); !st) {
+    return st.error();
+  }
+  if (auto usage = parse_usage(buf)) {
+    return *usage;
+  }
+  return IoError{EBADMSG, "parse", name};
+}
+
 }  // namespace cgmm::cgroup

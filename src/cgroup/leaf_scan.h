@@ -29,6 +29,10 @@ struct LeafSample {
 IoResult<MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
                                       std::string& buf);
 
+// Reads one leaf's memory usage (v1 memory.usage_in_bytes, v2 memory.current) through its
+// directory fd, using `buf` as scratch space.
+IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf);
+
 // Raises the soft RLIMIT_NOFILE to the hard limit (once per process) and returns the soft limit.
 size_t raise_fd_limit();
 

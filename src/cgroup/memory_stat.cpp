@@ -22,6 +22,13 @@ std::optional<uint64_t> as_limit(uint64_t v) {
   return v;
 }
 
+std::string_view trim_end(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
 }  // namespace
 
 std::optional<MemoryStats> parse_memory_stat(std::string_view text, Version version) {
@@ -68,9 +75,7 @@ std::optional<MemoryStats> parse_memory_stat(std::string_view text, Version vers
 }
 
 std::optional<std::optional<uint64_t>> parse_memory_max(std::string_view text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) {
-    text.remove_suffix(1);
-  }
+  text = trim_end(text);
   if (text == "max") {
     return std::optional<uint64_t>{};
   }
@@ -79,6 +84,10 @@ std::optional<std::optional<uint64_t>> parse_memory_max(std::string_view text) {
     return std::nullopt;
   }
   return as_limit(*v);
+}
+
+std::optional<uint64_t> parse_usage(std::string_view text) {
+  return parse_u64(trim_end(text));
 }
 
 }  // namespace cgmm::cgroup

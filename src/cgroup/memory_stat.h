@@ -34,4 +34,7 @@ std::optional<MemoryStats> parse_memory_stat(std::string_view text, Version vers
 // means "max"; an empty outer optional means the text is not a limit.
 std::optional<std::optional<uint64_t>> parse_memory_max(std::string_view text);
 
+// Parses a usage file, one byte count: v1 memory.usage_in_bytes, v2 memory.current.
+std::optional<uint64_t> parse_usage(std::string_view text);
+
 }  // namespace cgmm::cgroup

@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
 #include <string>
 
 #include "cgroup/files.h"
 #include "cgroup/io.h"
+#include "cgroup/memory_stat.h"
 
 namespace cgmm::cgroup {
 
@@ -27,15 +27,14 @@ bool UsageEvents::renew(uint64_t key, uint64_t threshold, uint32_t slot) {
 }
 
 IoStatus UsageEvents::watch(uint64_t key, uint64_t threshold, uint32_t slot,
-                            const std::function<IoResult<Fd>()>& open_dir) {
+                            const OpenDir& open_dir) {
   if (renew(key, threshold, slot)) {
     return Ok{};
   }
   return arm(key, threshold, threshold, slot, open_dir);
 }
 
-IoStatus UsageEvents::move_level(uint64_t key, uint64_t level,
-                                 const std::function<IoResult<Fd>()>& open_dir) {
+IoStatus UsageEvents::move_level(uint64_t key, uint64_t level, const OpenDir& open_dir) {
   auto it = watches_.find(key);
   if (it == watches_.end() || it->second.level == level) {
     return Ok{};
@@ -44,7 +43,7 @@ IoStatus UsageEvents::move_level(uint64_t key, uint64_t level,
 }
 
 IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint32_t slot,
-                          const std::function<IoResult<Fd>()>& open_dir) {
+                          const OpenDir& open_dir) {
   watches_.erase(key);  // closing the eventfd ends the old registration
   auto dir = open_dir();
   if (!dir) {
@@ -74,9 +73,7 @@ IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint
   // caller's last look and now would never be reported: report it ourselves.
   std::string text;
   if (auto now = pread_all(usage.get(), files::kMemoryUsage, text); now) {
-    uint64_t value = 0;
-    std::from_chars(text.data(), text.data() + text.size(), value);
-    if (value > level) {
+    if (parse_usage(text).value_or(0) > level) {
       [[maybe_unused]] int r = ::eventfd_write(w.event.get(), 1);
     }
   }
@@ -98,7 +95,7 @@ void UsageEvents::sweep() {
   }
 }
 
-void UsageEvents::take(std::vector<Fired>& out) {
+void UsageEvents::take(std::vector<Fired>& out, TimePoint /*now*/) {
   epoll_event events[64];
   for (;;) {
     int n = ::epoll_wait(epoll_.get(), events, 64, 0);
@@ -120,18 +117,6 @@ void UsageEvents::take(std::vector<Fired>& out) {
       return;
     }
   }
-}
-
-IoResult<uint64_t> read_usage(int dir_fd, std::string& buf) {
-  if (auto st = read_file_at(dir_fd, files::kMemoryUsage, buf); !st) {
-    return st.error();
-  }
-  uint64_t v = 0;
-  auto [ptr, ec] = std::from_chars(buf.data(), buf.data() + buf.size(), v);
-  if (ec != std::errc() || ptr == buf.data()) {
-    return IoError{EBADMSG, "parse", files::kMemoryUsage};
-  }
-  return v;
 }
 
 }  // namespace cgmm::cgroup

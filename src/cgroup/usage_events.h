@@ -1,13 +1,10 @@
 #pragma once
 
 #include <cstdint>
-#include <functional>
-#include <string>
 #include <unordered_map>
 #include <vector>
 
-#include "cgroup/fd.h"
-#include "cgroup/result.h"
+#include "cgroup/level_watch.h"
 
 namespace cgmm::cgroup {
 
@@ -15,50 +12,31 @@ namespace cgmm::cgroup {
 // cgroup.event_control on memory.usage_in_bytes at a level. The kernel signals it when the usage
 // crosses the level (either way) and when the cgroup is removed; the registration lasts until
 // the eventfd is closed. All eventfds sit in one epoll set, so the main loop polls one fd.
-class UsageEvents {
+class UsageEvents final : public LevelWatch {
  public:
   UsageEvents();
   UsageEvents(const UsageEvents&) = delete;
   UsageEvents& operator=(const UsageEvents&) = delete;
 
-  // Readable when some watched leaf's usage crossed its level.
-  int fd() const { return epoll_.get(); }
   bool valid() const { return epoll_.valid(); }
 
-  // Keeps leaf `key` (its inode) watched until the next sweep(), for a cache threshold of
-  // `threshold` bytes, and sets the `slot` take() reports for it. Usage above the threshold is
-  // necessary for cache above it, so the first level is the threshold itself. Registers, or
-  // registers anew when the threshold changed, opening the leaf's directory through `open_dir`
-  // only then, so a steady scan costs no system call.
-  IoStatus watch(uint64_t key, uint64_t threshold, uint32_t slot,
-                 const std::function<IoResult<Fd>()>& open_dir);
-
-  // Keeps an existing watch of leaf `key` for `threshold` until the next sweep() and updates its
-  // slot. False when the leaf is not watched for that threshold and needs watch(), which blocks
-  // (the kernel waits for an RCU grace period on every registration, about 10 ms here).
-  bool renew(uint64_t key, uint64_t threshold, uint32_t slot);
-
-  // Moves a watched leaf's level to `level` (the threshold plus what the leaf uses besides the
-  // cache counted against it), so the next event comes when the cache, not the rest of the usage,
-  // reaches the threshold. No-op for an unwatched leaf or an unchanged level.
-  IoStatus move_level(uint64_t key, uint64_t level, const std::function<IoResult<Fd>()>& open_dir);
-
-  // Ends the watches that were not renewed by watch() since the last sweep.
-  void sweep();
-
-  struct Fired {
-    uint64_t key;
-    uint32_t slot;
-  };
-  // Appends the leaves whose events fired since the last call, and re-arms them.
-  void take(std::vector<Fired>& out);
-
-  size_t size() const { return watches_.size(); }
+  // Readable when some watched leaf's usage crossed its level.
+  int fd() const override { return epoll_.get(); }
+  TimePoint next_due() const override { return TimePoint::max(); }
+  // Registering blocks: the kernel waits for an RCU grace period on every registration (about
+  // 10 ms here). A steady scan only renews, at no system call.
+  IoStatus watch(uint64_t key, uint64_t threshold, uint32_t slot, const OpenDir& open_dir) override;
+  bool renew(uint64_t key, uint64_t threshold, uint32_t slot) override;
+  IoStatus move_level(uint64_t key, uint64_t level, const OpenDir& open_dir) override;
+  void sweep() override;
+  // Reports every signalled leaf (the kernel also signals crossings downward) and re-arms it.
+  void take(std::vector<Fired>& out, TimePoint now) override;
+  size_t size() const override { return watches_.size(); }
 
  private:
   // Registers a new eventfd for `key` at `level`, replacing any earlier one.
   IoStatus arm(uint64_t key, uint64_t threshold, uint64_t level, uint32_t slot,
-               const std::function<IoResult<Fd>()>& open_dir);
+               const OpenDir& open_dir);
 
   struct Watch {
     Fd event;
@@ -71,8 +49,5 @@ class UsageEvents {
   Fd epoll_;
   std::unordered_map<uint64_t, Watch> watches_;
 };
-
-// memory.usage_in_bytes of the cgroup at `dir_fd` (v1).
-IoResult<uint64_t> read_usage(int dir_fd, std::string& buf);
 
 }  // namespace cgmm::cgroup

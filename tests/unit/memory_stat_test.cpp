@@ -74,5 +74,13 @@ TEST(MemoryMax, NumbersAndMax) {
   EXPECT_FALSE(parse_memory_max("12x").has_value());
 }
 
+TEST(Usage, OneByteCount) {
+  EXPECT_EQ(parse_usage("73728000\n"), std::optional<uint64_t>(73728000u));
+  EXPECT_EQ(parse_usage("0\n"), std::optional<uint64_t>(0u));
+  EXPECT_FALSE(parse_usage("").has_value());
+  EXPECT_FALSE(parse_usage("max\n").has_value());
+  EXPECT_FALSE(parse_usage("12 34\n").has_value());
+}
+
 }  // namespace
 }  // namespace cgmm::cgroup

@@ -1,8 +1,8 @@
 #!/bin/sh
 # Guest script (busybox ash) for tests/vm/run.sh: runs the real daemon against a Kubernetes-shaped
 # cgroup v2 tree and judges it by memory.stat `file` of the leaves, never by its logs.
-#   tests/vm/run.sh tests/vm/guest/daemon_v2.sh build/cgroup-memory-manager
-# The daemon binary must be static (the guest has no shared libraries).
+#   tests/vm/run.sh tests/vm/guest/daemon_v2.sh build/cgroup-memory-manager build/tests/cgmm_fill_mark
+# Both binaries must be static (the guest has no shared libraries).
 #
 # Tree (systemd driver, containerd), limits in memory.max:
 #   kubepods.slice/kubepods-burstable.slice/
@@ -234,5 +234,80 @@ alive "$daemon_pid" && fail "daemon still running 10 s after SIGTERM"
 wait "$daemon_pid"
 echo "daemon exited with status $? after SIGTERM"
 daemon_pid=
+
+# Between scans: with --interval 60 the next scan is a minute away, yet each leaf pushed over its
+# threshold is reclaimed within moments, because memory.current is read at a pace set by each
+# leaf's distance to its threshold. Latency: from the writer's clock at the crossing byte to the
+# daemon's reclaim_start (both the guest's wall clock, milliseconds).
+readonly kFill=/bin/cgmm_fill_mark
+# log_ms TIME: "2026-11-29T08:47:36.342Z" -> milliseconds since the epoch.
+log_ms() {
+  secs=$(date -u -D '%Y-%m-%dT%H:%M:%S' -d "${1%.*}" +%s) || return 1
+  frac=${1##*.}
+  frac=$(echo "${frac%Z}" | sed 's/^0*//')
+  echo $((secs * 1000 + ${frac:-0}))
+}
+# start_daemon NAME ARGS...: runs the daemon in the background until its first scan is logged.
+start_daemon() {
+  log=$kLogs/$1.log
+  shift
+  "$kDaemon" --parent "$kParent" --threshold 25% --log-format json --log-level debug "$@" >"$log" 2>&1 &
+  daemon_pid=$!
+  i=0
+  until grep -q '"event":"scan_first"' "$log"; do
+    alive "$daemon_pid" || fail "daemon exited before its first scan"
+    [ $i -lt 300 ] || fail "no first scan within 30 s"
+    sleep 0.1
+    i=$((i + 1))
+  done
+}
+stop_daemon() {
+  kill -TERM "$daemon_pid"
+  wait "$daemon_pid"
+  rc=$?
+  daemon_pid=
+  [ "$rc" -eq 0 ] || fail "daemon exited $rc after SIGTERM"
+}
+
+[ -x "$kFill" ] || fail "$kFill missing: pass it to tests/vm/run.sh"
+reset
+start_daemon between --interval 60 --cooldown 30
+latencies=
+for pair in "$hot 16" "$cold 16" "$inherit 64" "$big 64" "$roomy 128"; do
+  set -- $pair # split on purpose: leaf and threshold in MiB
+  leaf=$1
+  name=$(name_of "$leaf")
+  mark=$("$kFill" "$leaf" "/mnt/$name.dat" $(($2 + 16)) "$2") || fail "$name: writer failed"
+  i=0
+  until line=$(grep '"event":"reclaim_start"' "$log" | grep "${leaf##*/}" | head -n 1) && [ -n "$line" ]; do
+    alive "$daemon_pid" || fail "the running daemon exited"
+    [ $i -lt 200 ] || fail "$name: no reclaim within 20 s of crossing its threshold (interval 60 s)"
+    sleep 0.1
+    i=$((i + 1))
+  done
+  at=$(log_ms "$(echo "$line" | sed 's/.*"time":"\([^"]*\)".*/\1/')") || fail "bad time in: $line"
+  latency=$((at - mark))
+  latencies="$latencies $latency"
+  # A fast path reads memory.current within a second of any crossing; the rest is the check.
+  [ "$latency" -lt 5000 ] || fail "$name: reclaim started $latency ms after the crossing"
+  i=0
+  while [ "$(file_of "$leaf")" -ge $(($2 * kMiB)) ]; do
+    [ $i -lt 100 ] || fail "$name: still $(mib_of "$leaf") MiB 10 s after its reclaim started"
+    sleep 0.1
+    i=$((i + 1))
+  done
+done
+echo "latency from crossing to reclaim start, --interval 60 (ms):$latencies"
+stop_daemon
+pass "between scans, every leaf over its threshold is reclaimed within 5 s, not at the next scan"
+
+# The same without the fast path: nothing happens until the next scan, a minute away.
+reset
+start_daemon no-fast-path --interval 60 --cooldown 30 --no-notifications
+"$kFill" "$hot" /mnt/hot.dat 32 16 >/dev/null || fail "hot: writer failed"
+sleep 5
+expect_kept "$hot" $((32 * kMiB)) "--no-notifications"
+stop_daemon
+pass "with --no-notifications the same crossing waits for the next scan"
 
 echo "all daemon checks hold"
