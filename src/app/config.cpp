@@ -121,8 +121,9 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
       ->capture_default_str();
 
   cli.add_flag("--notifications,!--no-notifications", config.notifications,
-               "Check a cgroup as soon as the kernel says its memory usage crossed its threshold "
-               "(cgroup v1); the periodic scan stays as a safety net [default: on]")
+               "Check a cgroup as soon as its memory usage crosses its threshold: kernel "
+               "notifications on cgroup v1, memory.current read at a pace set by the distance to "
+               "the threshold on cgroup v2; the periodic scan stays as a safety net [default: on]")
       ->envname("CGMM_NOTIFICATIONS");
   cli.add_option("--listen", listen,
                  "Serve /metrics and /healthz here: :PORT, IPV4:PORT or [IPV6]:PORT [default: off]")

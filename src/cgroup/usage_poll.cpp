@@ -13,14 +13,15 @@ namespace cgmm::cgroup {
 
 namespace {
 
-// Reads due at nearly the same moment share one wake-up: a due time is rounded up to a grid,
-// fine for leaves close to their level, coarse for the ones read once a second.
+// Reads due at nearly the same moment share one wake-up: a due time is rounded down to a grid,
+// fine for leaves close to their level, coarse for the ones read once a second. Down, so that no
+// read comes later than its leaf's headroom allows; the grid is never coarser than half the
+// period, so the read stays in the future.
 LevelWatch::TimePoint on_grid(LevelWatch::TimePoint t, std::chrono::milliseconds period) {
   const std::chrono::nanoseconds grid = period >= std::chrono::milliseconds(500)
                                             ? std::chrono::milliseconds(250)
                                             : UsagePoll::kMinPeriod;
-  const auto since = t.time_since_epoch();
-  return LevelWatch::TimePoint((since + grid - std::chrono::nanoseconds(1)) / grid * grid);
+  return LevelWatch::TimePoint(t.time_since_epoch() / grid * grid);
 }
 
 }  // namespace
