@@ -471,8 +471,10 @@ void Daemon::watch_levels(const core::TickResult& r) {
     }
   }
   events_->sweep();
-  // Taken from the back: register in directory order.
-  std::reverse(pending_.begin(), pending_.end());
+  // Taken from the back: register in increasing inode order, which for new cgroups is mostly
+  // the order they were created in, so each new watch lands at the end of a sorted table.
+  std::sort(pending_.begin(), pending_.end(),
+            [](const Pending& a, const Pending& b) { return a.inode > b.inode; });
 }
 
 bool Daemon::register_one() {

@@ -144,7 +144,7 @@ TEST(NotifyV1, RegisteringManyLeavesNeverStallsAScan) {
   // Long enough for all 300 registrations to be made between scans.
   ::sleep(6);
   EXPECT_TRUE(events(d.err(), "scan_overrun").empty()) << d.err();
-  // And the last leaf in directory order is watched by now: its crossing is seen at once.
+  // And the last leaf registered (the newest) is watched by now: its crossing is seen at once.
   const std::string last = "kubepods/pod29/c9";
   const auto crossed = tree.fill_marking(last, 40, 25 * kMiB);
   ASSERT_TRUE(eventually([&] { return !events(d.err(), "reclaim_start", "/" + last).empty(); },
