@@ -152,76 +152,84 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
           ->type_name("N%|SIZE"),
       "CGMM_RECLAIM_TARGET", &reclaim_target);
 
+  // Usage errors carry the log format asked for, when that can be read (README, "Logs").
+  auto requested_format = [&] { return obs::parse_format(env.text(format_opt)); };
   try {
     cli.parse(argc, argv);
+    env.apply();
+
+    config.policy.threshold = require(core::parse_threshold(threshold), env.name(threshold_opt));
+    config.interval = require(core::parse_duration(interval), env.name(interval_opt));
+    if (config.interval.count() == 0) {
+      throw UsageError("invalid " + env.name(interval_opt) + ": " + in_quotes(interval) +
+                       " must be greater than 0");
+    }
+    config.policy.cooldown = require(core::parse_duration(cooldown), env.name(cooldown_opt));
+
+    if (!env.given(level_opt)) {
+      if (const char* rust_log = std::getenv("RUST_LOG"); rust_log && *rust_log) {
+        if (auto level = obs::parse_level(rust_log)) {
+          log_level = rust_log;
+        } else {
+          config.warnings.push_back(
+              "ignoring RUST_LOG=" + in_quotes(rust_log) +
+              ": not a plain log level (trace, debug, info, warn, error, off)");
+        }
+      }
+    }
+    auto level = obs::parse_level(log_level);
+    if (!level) {
+      throw UsageError("invalid " + env.name(level_opt) + ": " + in_quotes(log_level) +
+                       " is not one of trace, debug, info, warn, error, off");
+    }
+    config.log_level = *level;
+    auto format = obs::parse_format(log_format);
+    if (!format) {
+      throw UsageError("invalid " + env.name(format_opt) + ": " + in_quotes(log_format) +
+                       " is not text or json");
+    }
+    config.log_format = *format;
+    if (!listen.empty()) {
+      try {
+        config.listen = obs::parse_listen_address(listen);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError("invalid " + env.name(listen_opt) + ": " + e.what());
+      }
+    }
+    if (output == "table") {
+      config.output = Config::Output::kTable;
+    } else if (output == "json") {
+      config.output = Config::Output::kJson;
+    } else {
+      throw UsageError("invalid " + env.name(output_opt) + ": " + in_quotes(output) +
+                       " is not table or json");
+    }
+    if (!reclaim_target.empty()) {
+      const std::string name = env.name(target_opt);
+      config.reclaim_target = require(core::parse_threshold(reclaim_target), name);
+      const core::Threshold& t = config.policy.threshold;
+      const core::Threshold& r = *config.reclaim_target;
+      // Comparable without a limit when both are sizes or both percentages.
+      if (t.is_percent() == r.is_percent() &&
+          r.bytes_for(1'000'000'000) >= t.bytes_for(1'000'000'000)) {
+        throw UsageError("invalid " + name + ": " + in_quotes(reclaim_target) +
+                         " must be lower than the threshold " + t.to_string());
+      }
+    }
+    config.parent = parent.empty() ? find_default_parent() : parent;
   } catch (const CLI::CallForHelp& e) {
     env.show_in_help();
     return cli.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
-    throw UsageError(e.what());
+    UsageError error(e.what());
+    error.set_log_format(requested_format());
+    throw error;
+  } catch (UsageError& e) {
+    e.set_log_format(requested_format());
+    throw;
   }
-  env.apply();
-
-  config.policy.threshold = require(core::parse_threshold(threshold), env.name(threshold_opt));
-  config.interval = require(core::parse_duration(interval), env.name(interval_opt));
-  if (config.interval.count() == 0) {
-    throw UsageError("invalid " + env.name(interval_opt) + ": " + in_quotes(interval) +
-                     " must be greater than 0");
-  }
-  config.policy.cooldown = require(core::parse_duration(cooldown), env.name(cooldown_opt));
-
-  if (!env.given(level_opt)) {
-    if (const char* rust_log = std::getenv("RUST_LOG"); rust_log && *rust_log) {
-      if (auto level = obs::parse_level(rust_log)) {
-        log_level = rust_log;
-      } else {
-        config.warnings.push_back("ignoring RUST_LOG=" + in_quotes(rust_log) +
-                                  ": not a plain log level (trace, debug, info, warn, error, off)");
-      }
-    }
-  }
-  auto level = obs::parse_level(log_level);
-  if (!level) {
-    throw UsageError("invalid " + env.name(level_opt) + ": " + in_quotes(log_level) +
-                     " is not one of trace, debug, info, warn, error, off");
-  }
-  config.log_level = *level;
-  auto format = obs::parse_format(log_format);
-  if (!format) {
-    throw UsageError("invalid " + env.name(format_opt) + ": " + in_quotes(log_format) +
-                     " is not text or json");
-  }
-  config.log_format = *format;
-  if (!listen.empty()) {
-    try {
-      config.listen = obs::parse_listen_address(listen);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError("invalid " + env.name(listen_opt) + ": " + e.what());
-    }
-  }
-  if (output == "table") {
-    config.output = Config::Output::kTable;
-  } else if (output == "json") {
-    config.output = Config::Output::kJson;
-  } else {
-    throw UsageError("invalid " + env.name(output_opt) + ": " + in_quotes(output) +
-                     " is not table or json");
-  }
-  if (!reclaim_target.empty()) {
-    const std::string name = env.name(target_opt);
-    config.reclaim_target = require(core::parse_threshold(reclaim_target), name);
-    const core::Threshold& t = config.policy.threshold;
-    const core::Threshold& r = *config.reclaim_target;
-    // Comparable without a limit when both are sizes or both percentages.
-    if (t.is_percent() == r.is_percent() &&
-        r.bytes_for(1'000'000'000) >= t.bytes_for(1'000'000'000)) {
-      throw UsageError("invalid " + name + ": " + in_quotes(reclaim_target) +
-                       " must be lower than the threshold " + t.to_string());
-    }
-  }
-  config.parent = parent.empty() ? find_default_parent() : parent;
   return config;
 }
 

@@ -55,6 +55,19 @@ void Environment::apply() {
   }
 }
 
+std::string Environment::text(const CLI::Option* option) const {
+  if (option->count() > 0) {
+    return option->results().back();
+  }
+  for (const Entry& e : entries_) {
+    if (e.option == option) {
+      const char* value = std::getenv(e.variable);
+      return value ? value : "";
+    }
+  }
+  return "";
+}
+
 bool Environment::given(const CLI::Option* option) const {
   return option->count() > 0 || from_variable(option) != nullptr;
 }

@@ -27,6 +27,10 @@ class Environment {
   // UsageError naming the variable and quoting its value.
   void apply();
 
+  // The text the user gave for `option`: the command line's, also before (or when) CLI11 gave up
+  // on the rest of it, else its variable's; empty when neither set it.
+  std::string text(const CLI::Option* option) const;
+
   // Whether the command line or the environment set `option`.
   bool given(const CLI::Option* option) const;
 
