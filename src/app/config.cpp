@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "app/environment.h"
+
 namespace cgmm::app {
 
 namespace {
@@ -15,9 +17,9 @@ std::string in_quotes(const std::string& s) {
 }
 
 template <typename T>
-T require(const core::Parsed<T>& parsed, const char* option) {
+T require(const core::Parsed<T>& parsed, const std::string& name) {
   if (!parsed) {
-    throw UsageError(std::string("invalid ") + option + ": " + parsed.error());
+    throw UsageError("invalid " + name + ": " + parsed.error());
   }
   return *parsed;
 }
@@ -83,126 +85,153 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
   std::string output = "table";
   std::string reclaim_target;
   Config config;
+  Environment env;
 
-  cli.add_option("--parent", parent,
-                 "Parent cgroup whose leaf cgroups are managed "
-                 "[default: the first that exists of /sys/fs/cgroup/memory/{kubepods,"
-                 "kubepods.slice,docker}, /sys/fs/cgroup/{kubepods.slice,kubepods}]")
-      ->envname("CGMM_PARENT")
-      ->type_name("PATH");
-  cli.add_option("--threshold", threshold,
-                 "Cache above which a cgroup is reclaimed: N% of its memory limit or a size")
-      ->envname("CGMM_THRESHOLD")
-      ->type_name("N%|SIZE")
-      ->capture_default_str();
-  cli.add_option("--interval", interval, "How often all cgroups are checked")
-      ->envname("CGMM_INTERVAL")
-      ->type_name("DURATION")
-      ->capture_default_str();
-  cli.add_option("--cooldown", cooldown, "Least time between two reclaims of one cgroup")
-      ->envname("CGMM_COOLDOWN")
-      ->type_name("DURATION")
-      ->capture_default_str();
-  cli.add_flag("--once", config.once, "Run one scan, act on it, print what was done, exit")
-      ->envname("CGMM_ONCE");
-  cli.add_flag("--exclude-shmem", config.policy.exclude_shmem,
-               "Count only reclaimable cache (cache minus shmem/tmpfs) against the threshold")
-      ->envname("CGMM_EXCLUDE_SHMEM");
-  cli.add_flag("--dry-run", config.dry_run, "Decide and log, but never write to a control file")
-      ->envname("CGMM_DRY_RUN");
+  env.add(cli.add_option("--parent", parent,
+                         "Parent cgroup whose leaf cgroups are managed "
+                         "[default: the first that exists of /sys/fs/cgroup/memory/{kubepods,"
+                         "kubepods.slice,docker}, /sys/fs/cgroup/{kubepods.slice,kubepods}]")
+              ->type_name("PATH"),
+          "CGMM_PARENT", &parent);
+  CLI::Option* threshold_opt = env.add(
+      cli.add_option("--threshold", threshold,
+                     "Cache above which a cgroup is reclaimed: N% of its memory limit or a size")
+          ->type_name("N%|SIZE")
+          ->capture_default_str(),
+      "CGMM_THRESHOLD", &threshold);
+  CLI::Option* interval_opt =
+      env.add(cli.add_option("--interval", interval, "How often all cgroups are checked")
+                  ->type_name("DURATION")
+                  ->capture_default_str(),
+              "CGMM_INTERVAL", &interval);
+  CLI::Option* cooldown_opt = env.add(
+      cli.add_option("--cooldown", cooldown, "Least time between two reclaims of one cgroup")
+          ->type_name("DURATION")
+          ->capture_default_str(),
+      "CGMM_COOLDOWN", &cooldown);
+  env.add(cli.add_flag("--once", config.once, "Run one scan, act on it, print what was done, exit"),
+          "CGMM_ONCE", &config.once);
+  env.add(
+      cli.add_flag("--exclude-shmem", config.policy.exclude_shmem,
+                   "Count only reclaimable cache (cache minus shmem/tmpfs) against the threshold"),
+      "CGMM_EXCLUDE_SHMEM", &config.policy.exclude_shmem);
+  env.add(cli.add_flag("--dry-run", config.dry_run,
+                       "Decide and log, but never write to a control file"),
+          "CGMM_DRY_RUN", &config.dry_run);
   CLI::Option* level_opt =
-      cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
-          ->envname("CGMM_LOG_LEVEL")
-          ->type_name("LEVEL")
-          ->capture_default_str();
-  cli.add_option("--log-format", log_format, "text, or json for log pipelines (one object a line)")
-      ->envname("CGMM_LOG_FORMAT")
-      ->type_name("FORMAT")
-      ->capture_default_str();
+      env.add(cli.add_option("--log-level", log_level, "trace, debug, info, warn, error or off")
+                  ->type_name("LEVEL")
+                  ->capture_default_str(),
+              "CGMM_LOG_LEVEL", &log_level);
+  CLI::Option* format_opt =
+      env.add(cli.add_option("--log-format", log_format,
+                             "text, or json for log pipelines (one object a line)")
+                  ->type_name("FORMAT")
+                  ->capture_default_str(),
+              "CGMM_LOG_FORMAT", &log_format);
+  env.add(
+      cli.add_flag("--notifications,!--no-notifications", config.notifications,
+                   "Check a cgroup as soon as its memory usage crosses its threshold: kernel "
+                   "notifications on cgroup v1, memory.current read at a pace set by the distance "
+                   "to the threshold on cgroup v2; the periodic scan stays as a safety net "
+                   "[default: on]"),
+      "CGMM_NOTIFICATIONS", &config.notifications);
+  CLI::Option* listen_opt = env.add(
+      cli.add_option(
+             "--listen", listen,
+             "Serve /metrics and /healthz here: :PORT, IPV4:PORT or [IPV6]:PORT [default: off]")
+          ->type_name("ADDRESS"),
+      "CGMM_LISTEN", &listen);
+  CLI::Option* output_opt =
+      env.add(cli.add_option("--output", output, "Report format of --once: table or json")
+                  ->type_name("FORMAT")
+                  ->capture_default_str(),
+              "CGMM_OUTPUT", &output);
+  CLI::Option* target_opt = env.add(
+      cli.add_option("--reclaim-target", reclaim_target,
+                     "cgroup v2: reclaim only down to this level (N% of the limit or a size, below "
+                     "the threshold) [default: all page cache]")
+          ->type_name("N%|SIZE"),
+      "CGMM_RECLAIM_TARGET", &reclaim_target);
 
-  cli.add_flag("--notifications,!--no-notifications", config.notifications,
-               "Check a cgroup as soon as its memory usage crosses its threshold: kernel "
-               "notifications on cgroup v1, memory.current read at a pace set by the distance to "
-               "the threshold on cgroup v2; the periodic scan stays as a safety net [default: on]")
-      ->envname("CGMM_NOTIFICATIONS");
-  cli.add_option("--listen", listen,
-                 "Serve /metrics and /healthz here: :PORT, IPV4:PORT or [IPV6]:PORT [default: off]")
-      ->envname("CGMM_LISTEN")
-      ->type_name("ADDRESS");
-  cli.add_option("--output", output, "Report format of --once: table or json")
-      ->envname("CGMM_OUTPUT")
-      ->type_name("FORMAT")
-      ->capture_default_str();
-  cli.add_option("--reclaim-target", reclaim_target,
-                 "cgroup v2: reclaim only down to this level (N% of the limit or a size, below the "
-                 "threshold) [default: all page cache]")
-      ->envname("CGMM_RECLAIM_TARGET")
-      ->type_name("N%|SIZE");
-
+  // Usage errors carry the log format asked for, when that can be read (README, "Logs").
+  auto requested_format = [&] { return obs::parse_format(env.text(format_opt)); };
   try {
     cli.parse(argc, argv);
+    env.apply();
+
+    config.policy.threshold = require(core::parse_threshold(threshold), env.name(threshold_opt));
+    config.interval = require(core::parse_duration(interval), env.name(interval_opt));
+    if (config.interval.count() == 0) {
+      throw UsageError("invalid " + env.name(interval_opt) + ": " + in_quotes(interval) +
+                       " must be greater than 0");
+    }
+    config.policy.cooldown = require(core::parse_duration(cooldown), env.name(cooldown_opt));
+
+    if (!env.given(level_opt)) {
+      if (const char* rust_log = std::getenv("RUST_LOG"); rust_log && *rust_log) {
+        if (auto level = obs::parse_level(rust_log)) {
+          log_level = rust_log;
+        } else {
+          config.warnings.push_back(
+              "ignoring RUST_LOG=" + in_quotes(rust_log) +
+              ": not a plain log level (trace, debug, info, warn, error, off)");
+        }
+      }
+    }
+    auto level = obs::parse_level(log_level);
+    if (!level) {
+      throw UsageError("invalid " + env.name(level_opt) + ": " + in_quotes(log_level) +
+                       " is not one of trace, debug, info, warn, error, off");
+    }
+    config.log_level = *level;
+    auto format = obs::parse_format(log_format);
+    if (!format) {
+      throw UsageError("invalid " + env.name(format_opt) + ": " + in_quotes(log_format) +
+                       " is not text or json");
+    }
+    config.log_format = *format;
+    if (!listen.empty()) {
+      try {
+        config.listen = obs::parse_listen_address(listen);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError("invalid " + env.name(listen_opt) + ": " + e.what());
+      }
+    }
+    if (output == "table") {
+      config.output = Config::Output::kTable;
+    } else if (output == "json") {
+      config.output = Config::Output::kJson;
+    } else {
+      throw UsageError("invalid " + env.name(output_opt) + ": " + in_quotes(output) +
+                       " is not table or json");
+    }
+    if (!reclaim_target.empty()) {
+      const std::string name = env.name(target_opt);
+      config.reclaim_target = require(core::parse_threshold(reclaim_target), name);
+      const core::Threshold& t = config.policy.threshold;
+      const core::Threshold& r = *config.reclaim_target;
+      // Comparable without a limit when both are sizes or both percentages.
+      if (t.is_percent() == r.is_percent() &&
+          r.bytes_for(1'000'000'000) >= t.bytes_for(1'000'000'000)) {
+        throw UsageError("invalid " + name + ": " + in_quotes(reclaim_target) +
+                         " must be lower than the threshold " + t.to_string());
+      }
+    }
+    config.parent = parent.empty() ? find_default_parent() : parent;
   } catch (const CLI::CallForHelp& e) {
+    env.show_in_help();
     return cli.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
-    throw UsageError(e.what());
+    UsageError error(e.what());
+    error.set_log_format(requested_format());
+    throw error;
+  } catch (UsageError& e) {
+    e.set_log_format(requested_format());
+    throw;
   }
-
-  config.policy.threshold = require(core::parse_threshold(threshold), "--threshold");
-  config.interval = require(core::parse_duration(interval), "--interval");
-  if (config.interval.count() == 0) {
-    throw UsageError("invalid --interval: " + in_quotes(interval) + " must be greater than 0");
-  }
-  config.policy.cooldown = require(core::parse_duration(cooldown), "--cooldown");
-
-  if (!level_opt->count()) {
-    if (const char* rust_log = std::getenv("RUST_LOG"); rust_log && *rust_log) {
-      if (auto level = obs::parse_level(rust_log)) {
-        log_level = rust_log;
-      } else {
-        config.warnings.push_back("ignoring RUST_LOG=" + in_quotes(rust_log) +
-                                  ": not a plain log level (trace, debug, info, warn, error, off)");
-      }
-    }
-  }
-  auto level = obs::parse_level(log_level);
-  if (!level) {
-    throw UsageError("invalid --log-level: " + in_quotes(log_level) +
-                     " is not one of trace, debug, info, warn, error, off");
-  }
-  config.log_level = *level;
-  auto format = obs::parse_format(log_format);
-  if (!format) {
-    throw UsageError("invalid --log-format: " + in_quotes(log_format) + " is not text or json");
-  }
-  config.log_format = *format;
-  if (!listen.empty()) {
-    try {
-      config.listen = obs::parse_listen_address(listen);
-    } catch (const std::invalid_argument& e) {
-      throw UsageError(std::string("invalid --listen: ") + e.what());
-    }
-  }
-  if (output == "table") {
-    config.output = Config::Output::kTable;
-  } else if (output == "json") {
-    config.output = Config::Output::kJson;
-  } else {
-    throw UsageError("invalid --output: " + in_quotes(output) + " is not table or json");
-  }
-  if (!reclaim_target.empty()) {
-    config.reclaim_target = require(core::parse_threshold(reclaim_target), "--reclaim-target");
-    const core::Threshold& t = config.policy.threshold;
-    const core::Threshold& r = *config.reclaim_target;
-    // Comparable without a limit when both are sizes or both percentages.
-    if (t.is_percent() == r.is_percent() &&
-        r.bytes_for(1'000'000'000) >= t.bytes_for(1'000'000'000)) {
-      throw UsageError("invalid --reclaim-target: " + in_quotes(reclaim_target) +
-                       " must be lower than the threshold " + t.to_string());
-    }
-  }
-  config.parent = parent.empty() ? find_default_parent() : parent;
   return config;
 }
 

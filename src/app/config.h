@@ -38,14 +38,22 @@ struct Config {
 // Bad usage or configuration: the message names the bad value. Exit code 2.
 class UsageError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
+
+  // The log format the user asked for, as far as it could be read when the error was found; none
+  // when the error came before any log format was known or the log format itself is bad.
+  std::optional<obs::LogFormat> log_format() const { return log_format_; }
+  void set_log_format(std::optional<obs::LogFormat> format) { log_format_ = format; }
+
+ private:
+  std::optional<obs::LogFormat> log_format_;
 };
 
 // Where --parent is looked for when it is not given, in order.
 const std::vector<std::string>& default_parent_candidates();
 
 // A Config, or an exit code when the command line asked for --help or --version (already
-// printed). Throws UsageError.
+// printed). Throws UsageError, carrying the log format asked for when it could be read.
 std::variant<Config, int> parse_config(int argc, const char* const* argv);
 
 }  // namespace cgmm::app

@@ -1,6 +1,7 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
+#include <string>
 #include <variant>
 
 #include "app/config.h"
@@ -14,22 +15,37 @@ namespace {
 constexpr int kExitFatal = 1;
 constexpr int kExitUsage = 2;
 
-int usage_error(const char* message) {
-  std::fprintf(stderr, "cgroup-memory-manager: %s\nRun 'cgroup-memory-manager --help' for usage.\n",
-               message);
-  return kExitUsage;
+// An error that ends the daemon, on stderr whatever the log level: with the JSON log format one
+// line like every other event (`usage_error` or `fatal_error`), else plain text.
+int exit_with(int code, const std::string& message, cgmm::obs::LogFormat format) {
+  using namespace cgmm;
+  if (format == obs::LogFormat::kJson) {
+    obs::setup_logging(obs::Level::err, format);
+    obs::log_event(obs::Level::err, code == kExitUsage ? "usage_error" : "fatal_error", message,
+                   {{"exit_code", code}});
+  } else if (code == kExitUsage) {
+    std::fprintf(stderr,
+                 "cgroup-memory-manager: %s\nRun 'cgroup-memory-manager --help' for usage.\n",
+                 message.c_str());
+  } else {
+    std::fprintf(stderr, "cgroup-memory-manager: fatal: %s\n", message.c_str());
+  }
+  return code;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace cgmm;
+  // Text until the configuration says otherwise.
+  obs::LogFormat log_format = obs::LogFormat::kText;
   try {
     auto parsed = app::parse_config(argc, argv);
     if (const int* code = std::get_if<int>(&parsed)) {
       return *code;
     }
     const app::Config& config = std::get<app::Config>(parsed);
+    log_format = config.log_format;
     obs::setup_logging(config.log_level, config.log_format);
     for (const std::string& w : config.warnings) {
       obs::log_event(obs::Level::warn, "config_warning", w);
@@ -37,7 +53,7 @@ int main(int argc, char** argv) {
 
     auto opened = cgroup::open_parent(config.parent);
     if (auto* err = std::get_if<cgroup::ParentError>(&opened)) {
-      return usage_error(err->message.c_str());
+      return exit_with(kExitUsage, err->message, log_format);
     }
     // Before any thread starts, so that all of them have these blocked.
     app::SignalFd signals({SIGINT, SIGTERM});
@@ -45,10 +61,8 @@ int main(int argc, char** argv) {
     app::Daemon daemon(config, std::move(std::get<cgroup::Parent>(opened)), signals, clock);
     return daemon.run();
   } catch (const app::UsageError& e) {
-    return usage_error(e.what());
-
+    return exit_with(kExitUsage, e.what(), e.log_format().value_or(log_format));
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "cgroup-memory-manager: fatal: %s\n", e.what());
-    return kExitFatal;
+    return exit_with(kExitFatal, e.what(), log_format);
   }
 }

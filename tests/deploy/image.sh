@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2317 # cleanup is called through trap
 # What can be proved of the container image without a container engine: the binary is fully
 # static, and it runs in an empty root holding nothing but itself, with the host's cgroup v1 memory
 # hierarchy bind-mounted, as the scratch image does: --version, then --once --dry-run over a real
@@ -9,10 +10,8 @@ set -uo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 binary=${1:-$repo/${BUILD_DIR:-build}/cgroup-memory-manager}
-passed=0
-failed=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1"; failed=$((failed + 1)); }
+# shellcheck source=tests/deploy/lib.sh
+source "$repo/tests/deploy/lib.sh"
 
 root=$(mktemp -d)
 tree=/sys/fs/cgroup/memory/cgmm-test-$$-image
@@ -54,5 +53,4 @@ else
   printf '%s\n' "$out" | sed 's/^/    /'
 fi
 
-echo "image: $passed passed, $failed failed"
-((failed == 0))
+finish image

@@ -17,20 +17,8 @@ unit=/usr/lib/systemd/system/$name.service
 env_file=/etc/default/$name
 man_page=/usr/share/man/man8/$name.8.gz
 
-passed=0
-failed=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1"; failed=$((failed + 1)); }
-expect() {
-  local what=$1 out
-  shift
-  if out=$("$@" 2>&1); then pass "$what"; else fail "$what"; printf '%s\n' "$out" | sed 's/^/    /'; fi
-}
-finish() {
-  echo "package: $passed passed, $failed failed"
-  ((failed == 0))
-  exit
-}
+# shellcheck source=tests/deploy/lib.sh
+source "$repo/tests/deploy/lib.sh"
 status() { dpkg-query -W -f='${db:Status-Abbrev}' "$name" 2>/dev/null | tr -d ' '; }
 
 tmp=$(mktemp -d)
@@ -43,36 +31,36 @@ trap cleanup EXIT
 
 if [[ $(id -u) -ne 0 ]]; then
   fail "runs as root (it installs the package)"
-  finish
+  finish package
 fi
 case $(status) in
   "" | un) ;;
   *)
     fail "$name is not installed before the test (found: $(status)); purge it first"
-    finish
+    finish package
     ;;
 esac
 if ! "$repo/scripts/setup.sh" help2man systemd; then
   fail "the tools are installed"
-  finish
+  finish package
 fi
 
 if ! BUILD_DIR=$build "$repo/scripts/build.sh" -DCGMM_TESTS=OFF -DCGMM_BENCH=OFF >"$tmp/build.log" 2>&1; then
   fail "the daemon builds"
   tail -20 "$tmp/build.log" | sed 's/^/    /'
-  finish
+  finish package
 fi
 rm -f "$build"/*.deb
 if ! (cd "$build" && cpack -G DEB) >"$tmp/cpack.log" 2>&1; then
   fail "cpack -G DEB builds the package"
   tail -20 "$tmp/cpack.log" | sed 's/^/    /'
-  finish
+  finish package
 fi
 debs=("$build"/*.deb)
 version=$(sed -n 's/^project(cgroup-memory-manager VERSION \([0-9.]*\).*/\1/p' "$repo/CMakeLists.txt")
 deb=$build/${name}_${version}_$(dpkg --print-architecture).deb
 expect "cpack -G DEB builds exactly ${deb##*/}" test "${#debs[@]}" -eq 1 -a -f "$deb"
-if [[ ! -f $deb ]]; then finish; fi
+if [[ ! -f $deb ]]; then finish package; fi
 
 # The package's files, directories left out.
 dpkg-deb -c "$deb" | awk '$1 !~ /^d/ {print $NF}' | sed 's|^\.||' | sort >"$tmp/files"
@@ -90,7 +78,7 @@ if ! dpkg -i "$deb" >"$tmp/dpkg.log" 2>&1; then
   fail "dpkg -i installs the package"
   sed 's/^/    /' "$tmp/dpkg.log"
   installed_by_us=1
-  finish
+  finish package
 fi
 installed_by_us=1
 pass "dpkg -i installs the package"
@@ -123,4 +111,4 @@ left_behind() {
 }
 expect "no file of the package is left after purge" left_behind
 
-finish
+finish package

@@ -17,21 +17,8 @@ unit=$repo/deploy/systemd/$unit_name
 env_file=$repo/deploy/systemd/cgroup-memory-manager.default
 dockerfile=$repo/deploy/docker/Dockerfile
 
-passed=0
-failed=0
-pass() { echo "PASS $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL $1"; failed=$((failed + 1)); }
-# expect NAME COMMAND...: passes when COMMAND succeeds; its output is shown only on failure.
-expect() {
-  local name=$1 out
-  shift
-  if out=$("$@" 2>&1); then pass "$name"; else fail "$name"; printf '%s\n' "$out" | sed 's/^/    /'; fi
-}
-finish() {
-  echo "deploy: $passed passed, $failed failed"
-  ((failed == 0))
-  exit
-}
+# shellcheck source=tests/deploy/lib.sh
+source "$here/lib.sh"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -45,12 +32,12 @@ command -v npm >/dev/null || extra+=(npm)
 command -v systemd-analyze >/dev/null || extra+=(systemd)
 if ! "$repo/scripts/setup.sh" "${extra[@]}"; then
   fail "the tools are installed"
-  finish
+  finish deploy
 fi
 if ! (cd "$here" && npm ci --no-audit --no-fund --loglevel=error) >"$tmp/npm.log" 2>&1; then
   fail "npm ci in tests/deploy"
   sed 's/^/    /' "$tmp/npm.log"
-  finish
+  finish deploy
 fi
 
 # Render every kustomization; the checks below read the rendered output, not the sources.
@@ -170,4 +157,4 @@ expect ".dockerignore keeps build trees, node_modules and .git out of the contex
   bash -c "grep -qx '.git' '$repo/.dockerignore' && grep -qx 'build\*/' '$repo/.dockerignore' &&
     grep -qx '\*\*/node_modules' '$repo/.dockerignore'"
 
-finish
+finish deploy

@@ -2,6 +2,8 @@
 // --once JSON report and JSON logs, each parsed the way a machine consuming them would.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -261,6 +263,77 @@ TEST_F(ObservabilityV1, RunningDaemonLogsOnlyJsonUntilItStops) {
   ASSERT_GE(events.size(), 2u);
   EXPECT_EQ(events[events.size() - 2]["event"], "signal");
   EXPECT_EQ(events.back()["event"], "stop");
+}
+
+// What a log pipeline gets from a daemon that cannot start: one JSON line it can parse like
+// every other event, naming what to fix and the exit code.
+TEST_F(ObservabilityV1, StartUpErrorsAreOneJsonLineWithTheJsonLogFormat) {
+  struct Case {
+    std::vector<std::string> args;
+    std::vector<std::string> env;
+    std::string named;
+  };
+  const std::string p = tree_->root();
+  const Case cases[] = {
+      {{"--parent", p, "--log-format", "json", "--threshold", "150%"}, {}, "\"150%\""},
+      {{"--parent", p}, {"CGMM_LOG_FORMAT=json", "CGMM_ONCE=maybe"}, "CGMM_ONCE"},
+      // The parser gives up on the rest of the command line, but has read the format.
+      {{"--log-format", "json", "--parent", p, "--no-such-flag"}, {}, "--no-such-flag"},
+      {{"--parent", p, "--interval"}, {"CGMM_LOG_FORMAT=json"}, "--interval"},
+      // Found once logging is set up.
+      {{"--parent", "/tmp", "--log-format", "json"}, {}, "/tmp"},
+  };
+  for (const Case& c : cases) {
+    RunResult r = run_daemon(c.args, c.env, seconds(20));
+    EXPECT_EQ(r.code, 2) << r.err;
+    ASSERT_EQ(lines_of(r.err).size(), 1u) << r.err;
+    const std::vector<json> events = parse_json_log(r.err);
+    ASSERT_EQ(events.size(), 1u) << r.err;
+    EXPECT_EQ(events[0]["event"], "usage_error") << r.err;
+    EXPECT_EQ(events[0]["level"], "error") << r.err;
+    EXPECT_EQ(events[0]["exit_code"], 2) << r.err;
+    EXPECT_THAT(events[0]["msg"].get<std::string>(), ::testing::HasSubstr(c.named));
+    EXPECT_EQ(r.out, "");
+  }
+}
+
+// A runtime failure at start: too few file descriptors for the signalfd.
+TEST_F(ObservabilityV1, AFatalErrorAtStartIsOneJsonLineWithExitCodeOne) {
+  DaemonProcess d({"--parent", tree_->root(), "--once", "--dry-run", "--log-format", "json",
+                   "--log-level", "off"},
+                  {}, [] {
+                    // Only stdin, stdout, stderr and then the parent's directory fd fit.
+                    const rlimit few = {4, 4};
+                    if (::close_range(3, ~0U, 0) != 0 || ::setrlimit(RLIMIT_NOFILE, &few) != 0) {
+                      ::_exit(125);
+                    }
+                  });
+  ASSERT_EQ(d.wait(seconds(20)), 1) << d.err();
+  ASSERT_EQ(lines_of(d.err()).size(), 1u) << d.err();
+  const std::vector<json> events = parse_json_log(d.err());
+  ASSERT_EQ(events.size(), 1u) << d.err();
+  EXPECT_EQ(events[0]["event"], "fatal_error");
+  EXPECT_EQ(events[0]["level"], "error");
+  EXPECT_EQ(events[0]["exit_code"], 1);
+  EXPECT_THAT(events[0]["msg"].get<std::string>(), ::testing::HasSubstr("Too many open files"));
+}
+
+// Plain text when the format is text, and when the format itself is what is wrong.
+TEST_F(ObservabilityV1, StartUpErrorsStayPlainTextOtherwise) {
+  const std::string p = tree_->root();
+  for (const auto& [args, env] :
+       std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{"--parent", p, "--threshold", "150%"}, {}},
+           {{"--parent", p, "--log-format", "text", "--threshold", "150%"},
+            {"CGMM_LOG_FORMAT=json"}},
+           {{"--parent", p, "--log-format", "xml"}, {}},
+           {{"--parent", p}, {"CGMM_LOG_FORMAT=xml"}},
+       }) {
+    RunResult r = run_daemon(args, env, seconds(20));
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_THAT(r.err, ::testing::StartsWith("cgroup-memory-manager: invalid ")) << r.err;
+    EXPECT_THAT(r.err, ::testing::HasSubstr("--help")) << r.err;
+  }
 }
 
 }  // namespace

@@ -1,57 +1,53 @@
 #include "support/fd_passing.h"
 
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <stdexcept>
 
 namespace cgmm::testing {
 
-FdChannel::FdChannel() {
-  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends_) != 0) {
-    throw std::runtime_error("socketpair failed");
-  }
-}
+namespace {
 
-FdChannel::~FdChannel() {
-  for (int fd : ends_) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-}
+// One byte of data with room for one descriptor (SCM_RIGHTS): what send and receive exchange.
+struct FdMessage {
+  FdMessage() = default;
+  FdMessage(const FdMessage&) = delete;  // msg points into the object itself
+  FdMessage& operator=(const FdMessage&) = delete;
 
-bool FdChannel::send(int fd) {
   char byte = 0;
   iovec iov{&byte, 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  msghdr msg{nullptr, 0, &iov, 1, control, sizeof control, 0};
+};
+
+}  // namespace
+
+FdChannel::FdChannel() {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ends) != 0) {
+    throw std::runtime_error("socketpair failed");
+  }
+  parent_end_.reset(ends[0]);
+  child_end_.reset(ends[1]);
+}
+
+bool FdChannel::send(int fd) {
+  FdMessage m;
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  return ::sendmsg(ends_[1], &msg, 0) == 1;
+  return ::sendmsg(child_end_.get(), &m.msg, 0) == 1;
 }
 
 int FdChannel::receive() {
-  char byte = 0;
-  iovec iov{&byte, 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(ends_[0], &msg, MSG_CMSG_CLOEXEC) != 1) {
+  FdMessage m;
+  if (::recvmsg(parent_end_.get(), &m.msg, MSG_CMSG_CLOEXEC) != 1) {
     return -1;
   }
-  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  cmsghdr* c = CMSG_FIRSTHDR(&m.msg);
   if (!c || c->cmsg_type != SCM_RIGHTS) {
     return -1;
   }

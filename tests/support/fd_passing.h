@@ -1,14 +1,13 @@
 #pragma once
 
+#include "cgroup/fd.h"
+
 namespace cgmm::testing {
 
-// A socket pair for handing one file descriptor from a forked child to its parent.
+// A socket pair for handing one file descriptor from a forked child to its parent. Not copyable.
 class FdChannel {
  public:
   FdChannel();
-  ~FdChannel();
-  FdChannel(const FdChannel&) = delete;
-  FdChannel& operator=(const FdChannel&) = delete;
 
   // In the child: sends `fd` (SCM_RIGHTS). False on failure.
   bool send(int fd);
@@ -16,7 +15,8 @@ class FdChannel {
   int receive();
 
  private:
-  int ends_[2] = {-1, -1};
+  cgroup::Fd parent_end_;
+  cgroup::Fd child_end_;
 };
 
 }  // namespace cgmm::testing

@@ -74,7 +74,7 @@ std::function<void()> WriteGate::installer(FdChannel& channel) {
 
 WriteGate::WriteGate(FdChannel& channel, std::string hold_text)
     : fd_(channel.receive()), hold_text_(std::move(hold_text)) {
-  if (fd_ < 0) {
+  if (!fd_) {
     throw std::runtime_error("no seccomp notification fd from the child");
   }
   thread_ = std::thread([this] { run(); });
@@ -84,7 +84,6 @@ WriteGate::~WriteGate() {
   release();
   stop_ = true;
   thread_.join();
-  ::close(fd_);
 }
 
 void WriteGate::hold(const std::string& text) {
@@ -123,7 +122,7 @@ size_t WriteGate::held(const std::string& text) const {
   size_t n = 0;
   for (const Pending& p : held_) {
     uint64_t id = p.id;
-    if (matches(p.path, text) && ::ioctl(fd_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0) {
+    if (matches(p.path, text) && ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0) {
       ++n;
     }
   }
@@ -138,12 +137,13 @@ void WriteGate::answer(uint64_t id, int err) {
   } else {
     resp.error = -err;
   }
-  ::ioctl(fd_, SECCOMP_IOCTL_NOTIF_SEND, &resp);  // ENOENT: the writer was interrupted meanwhile
+  ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_SEND,
+          &resp);  // ENOENT: the writer was interrupted meanwhile
 }
 
 void WriteGate::run() {
   while (!stop_) {
-    pollfd p{fd_, POLLIN, 0};
+    pollfd p{fd_.get(), POLLIN, 0};
     int n = ::poll(&p, 1, 50);
     if (n <= 0) {
       continue;
@@ -152,7 +152,7 @@ void WriteGate::run() {
       return;  // every filtered process has exited
     }
     seccomp_notif req{};
-    if (::ioctl(fd_, SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
+    if (::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_RECV, &req) != 0) {
       continue;
     }
     const std::string path = fd_path(static_cast<pid_t>(req.pid), req.data.args[0]);

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "cgroup/fd.h"
 #include "support/fd_passing.h"
 
 namespace cgmm::testing {
@@ -56,7 +57,7 @@ class WriteGate {
   void run();
   void answer(uint64_t id, int err);
 
-  int fd_ = -1;
+  cgroup::Fd fd_;
   std::atomic<bool> stop_{false};
   mutable std::mutex mu_;
   std::string hold_text_;
