@@ -497,6 +497,10 @@ bool Daemon::register_one() {
                   "only (logged once)",
               {{"cgroup", s.name.view()}, {"error", st.error().describe(s.name)}});
   }
+  if (!st && (st.error().err == EMFILE || st.error().err == ENFILE)) {
+    // Out of descriptors: the rest would fail the same way. The next scan tries once more.
+    pending_.clear();
+  }
   return true;
 }
 

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <csignal>
 #include <ctime>
@@ -155,6 +157,41 @@ TEST(NotifyV1, RegisteringManyLeavesNeverStallsAScan) {
   // Well inside the 1 s interval (a scan could have found it too, but not this fast every time).
   const double ms = std::chrono::duration<double, std::milli>(started - crossed).count();
   EXPECT_LT(ms, 1000.0);
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(seconds(5)), 0);
+}
+
+TEST(NotifyV1, MoreLeavesThanDescriptorsAreStillJudgedAtEachScan) {
+  CGMM_REQUIRE_KERNEL();
+  // 300 leaves, 128 descriptors: most leaves cannot hold an eventfd. The daemon says so once,
+  // stops registering until the next scan, and every leaf is still judged by the scans.
+  KernelTree tree;
+  for (int p = 0; p < 30; ++p) {
+    for (int c = 0; c < 10; ++c) {
+      tree.make("kubepods/pod" + std::to_string(p) + "/c" + std::to_string(c), 100 * kMiB);
+    }
+  }
+  DaemonProcess d({"--parent", tree.root(), "--interval", "1", "--threshold", "25%",
+                   "--log-format", "json", "--log-level", "debug"},
+                  {}, [] {
+                    const rlimit few = {128, 128};
+                    if (::setrlimit(RLIMIT_NOFILE, &few) != 0) {
+                      ::_exit(125);
+                    }
+                  });
+  ASSERT_TRUE(d.wait_for_log("\"event\":\"scan_first\"", seconds(10))) << d.err();
+  ::sleep(4);
+  const auto unavailable = events(d.err(), "notify_unavailable");
+  ASSERT_EQ(unavailable.size(), 1u) << d.err();
+  EXPECT_THAT(unavailable.front()["error"].get<std::string>(),
+              ::testing::HasSubstr("Too many open files"));
+  // The newest leaf is registered last, so it has no eventfd: a scan finds it.
+  const std::string last = "kubepods/pod29/c9";
+  tree.fill(last, 40);
+  EXPECT_TRUE(eventually([&] { return tree.cache(last) < 25 * kMiB; }, seconds(10)))
+      << "cache " << tree.cache(last) << "\n"
+      << d.err();
+  EXPECT_TRUE(events(d.err(), "scan_overrun").empty()) << d.err();
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(seconds(5)), 0);
 }
