@@ -1,8 +1,9 @@
 // CPU per leaf per scan of the daemon's scan (LeafScanner + Tracker) against the kernel's floor
 // (one pread of each leaf's memory.stat on fds kept open), on a kubepods-like tree of real
 // cgroups or of plain directories (--fixture). CPU is user+system time from getrusage.
-// Usage: cgmm_scan_bench --leaves N [--fixture] [--rss-only] [--scans S] [--churn-rounds R]
-// [--csv FILE]; $CGMM_DAEMON names another daemon binary to measure.
+// Usage: cgmm_scan_bench --leaves N [--fixture] [--rss-only | --cpu-only] [--scans S]
+//        [--churn-rounds R] [--csv FILE]
+// $CGMM_DAEMON names another daemon binary to measure (by default the one built here).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/printf.h>
@@ -46,6 +47,7 @@ struct Args {
   int churn_rounds = 10;
   double churn = 0.01;
   bool rss_only = false;  // only the daemon process: start, resident set with and without --listen
+  bool cpu_only = false;  // only the scan's CPU, not the daemon process
   std::string csv;
 };
 
@@ -394,7 +396,7 @@ int run(const Args& args) {
   }
 
   DaemonRun proc;
-  if (!args.fixture && !interrupted()) {
+  if (!args.fixture && !args.cpu_only && !interrupted()) {
     proc = run_daemon(root);
   }
   if (interrupted()) {
@@ -421,7 +423,7 @@ int run(const Args& args) {
               c.fd_budget, c.unwatched_dirs, static_cast<unsigned long long>(c.full_walks));
   fmt::printf("  resident growth: scanner and samples %ld KiB, with the tracker %ld KiB\n",
               scanner_kib, both_kib);
-  if (!args.fixture) {
+  if (!args.fixture && !args.cpu_only) {
     fmt::printf("  daemon process: start to first scan %.1f ms wall (--once: %.1f ms CPU)\n",
                 proc.first_scan_ms, proc.once_cpu_ms);
     print_resident(proc);
@@ -461,11 +463,14 @@ int main(int argc, char** argv) {
       args.churn_rounds = std::stoi(next());
     } else if (a == "--rss-only") {
       args.rss_only = true;
+    } else if (a == "--cpu-only") {
+      args.cpu_only = true;
     } else if (a == "--csv") {
       args.csv = next();
     } else {
       fmt::fprintf(stderr,
-                   "usage: %s --leaves N [--fixture] [--rss-only] [--scans S] [--churn-rounds R] "
+                   "usage: %s --leaves N [--fixture] [--rss-only | --cpu-only] [--scans S] "
+                   "[--churn-rounds R] "
                    "[--csv F]\n",
                    argv[0]);
       return 2;
