@@ -8,7 +8,10 @@ png=$2
 scripts/setup.sh gnuplot-nox
 data=$(mktemp)
 trap 'rm -f "$data"' EXIT
-# Columns: kind leaves floor steady churn open_read listing ...; real cgroups only.
+# Columns: kind leaves floor steady churn open_read listing (us per leaf per scan) first_walk_ms
+# start_to_first_scan_ms
+# once_cpu_ms rss_kib listen_rss_kib (registrations done) early_rss_kib listen_early_rss_kib
+# (3.5 s after start); real cgroups only.
 awk '$1 == "cgroup"' "$csv" | sort -n -k2 >"$data"
 gnuplot <<GP
 set terminal pngcairo size 900,560 font ",11"

@@ -1,7 +1,9 @@
 // CPU per leaf per scan of the daemon's scan (LeafScanner + Tracker) against the kernel's floor
 // (one pread of each leaf's memory.stat on fds kept open), on a kubepods-like tree of real
 // cgroups or of plain directories (--fixture). CPU is user+system time from getrusage.
-// Usage: cgmm_scan_bench --leaves N [--fixture] [--scans S] [--churn-rounds R] [--csv FILE]
+// Usage: cgmm_scan_bench --leaves N [--fixture] [--rss-only | --cpu-only] [--scans S]
+//        [--churn-rounds R] [--csv FILE]
+// $CGMM_DAEMON names another daemon binary to measure (by default the one built here).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/printf.h>
@@ -19,9 +21,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -43,6 +47,7 @@ struct Args {
   int churn_rounds = 10;
   double churn = 0.01;
   bool rss_only = false;  // only the daemon process: start, resident set with and without --listen
+  bool cpu_only = false;  // only the scan's CPU, not the daemon process
   std::string csv;
 };
 
@@ -122,15 +127,6 @@ struct DaemonScan {
   std::vector<cgroup::LeafSample> samples;
 };
 
-struct DaemonRun {
-  double first_scan_ms = -1;  // from fork to the first scan's log line
-  double once_cpu_ms = -1;    // CPU of a whole --once run: start, one scan, report
-  long rss_kib = -1;
-  long hwm_kib = -1;
-  long listen_rss_kib = -1;  // with --listen, after a few scans, before any scrape
-  long listen_hwm_kib = -1;
-};
-
 // A loopback port free right now, for the daemon's --listen.
 std::string free_port() {
   cgroup::Fd sock(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -147,13 +143,42 @@ std::string free_port() {
 
 struct Resident {
   double first_scan_ms = -1;
-  long rss_kib = -1;
+  long early_rss_kib = -1;  // 3.5 s after start, while thresholds are still being registered
+  double settle_s = -1;     // from start until the open descriptors stopped changing
+  long rss_kib = -1;        // then
   long hwm_kib = -1;
 };
 
-// Starts the real daemon on the tree (--interval 1s), times its first scan, lets it scan a few
-// times more (3.5 s) and reads its resident memory. With `listen`, metrics are served on a
-// loopback port but nothing scrapes them.
+struct DaemonRun {
+  double first_scan_ms = -1;  // from fork to the first scan's log line
+  double once_cpu_ms = -1;    // CPU of a whole --once run: start, one scan, report
+  Resident plain;
+  Resident listen;  // with --listen, nothing scraping
+};
+
+// The daemon measured: $CGMM_DAEMON (e.g. an older build, for a comparison) or the one built here.
+const char* daemon_binary() {
+  const char* env = std::getenv("CGMM_DAEMON");
+  return env != nullptr && *env != '\0' ? env : CGMM_BINARY;
+}
+
+// Open descriptors of `pid`.
+long open_fds(pid_t pid) {
+  std::error_code ec;
+  long n = 0;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end;
+       !ec && it != end; it.increment(ec)) {
+    ++n;
+  }
+  return ec ? -1 : n;
+}
+
+// Starts the real daemon on the tree (--interval 1s, a size threshold so that every leaf gets a
+// memory threshold registered), times its first scan, reads its resident memory 3.5 s later,
+// and again once its registrations are done: each holds one eventfd and takes the kernel about
+// 10 ms, so the daemon is done when its count of open descriptors has not changed for 5 s
+// (bounded at 10 minutes). With `listen`, metrics are served on a loopback port but nothing
+// scrapes them.
 Resident daemon_resident(const std::string& parent, bool listen) {
   Resident run;
   const std::string address = free_port();
@@ -168,11 +193,12 @@ Resident daemon_resident(const std::string& parent, bool listen) {
     ::dup2(pipe_fds[1], 1);
     ::dup2(pipe_fds[1], 2);
     if (listen) {
-      ::execl(CGMM_BINARY, CGMM_BINARY, "--parent", parent.c_str(), "--dry-run", "--interval", "1s",
-              "--threshold", "100%", "--log-format", "json", "--listen", address.c_str(), nullptr);
+      ::execl(daemon_binary(), daemon_binary(), "--parent", parent.c_str(), "--dry-run",
+              "--interval", "1s", "--threshold", "1GiB", "--log-format", "json", "--listen",
+              address.c_str(), nullptr);
     } else {
-      ::execl(CGMM_BINARY, CGMM_BINARY, "--parent", parent.c_str(), "--dry-run", "--interval", "1s",
-              "--threshold", "100%", "--log-format", "json", nullptr);
+      ::execl(daemon_binary(), daemon_binary(), "--parent", parent.c_str(), "--dry-run",
+              "--interval", "1s", "--threshold", "1GiB", "--log-format", "json", nullptr);
     }
     std::_Exit(127);
   }
@@ -198,13 +224,30 @@ Resident daemon_resident(const std::string& parent, bool listen) {
   if (run.first_scan_ms < 0) {
     fmt::fprintf(stderr, "daemon: no first scan; it said:\n%s\n", out.c_str());
   } else {
-    // A few more scans, so that the resident set holds a steady state.
-    for (int i = 0; i < 35 && !interrupted(); ++i) {
-      ::usleep(100'000);
+    const auto drain = [&] {
       pollfd p{pipe_fds[0], POLLIN, 0};
       while (::poll(&p, 1, 0) > 0 && ::read(pipe_fds[0], buf.data(), buf.size()) > 0) {
       }
+    };
+    // A few more scans, so that the resident set holds a steady state.
+    for (int i = 0; i < 35 && !interrupted(); ++i) {
+      ::usleep(100'000);
+      drain();
     }
+    run.early_rss_kib = status_kib(pid, "VmRSS:");
+    long fds = open_fds(pid);
+    auto changed = Clock::now();
+    const auto settle_deadline = Clock::now() + std::chrono::minutes(10);
+    while (Clock::now() - changed < std::chrono::seconds(5) && Clock::now() < settle_deadline &&
+           !interrupted()) {
+      ::usleep(500'000);
+      drain();
+      if (const long now = open_fds(pid); now != fds) {
+        fds = now;
+        changed = Clock::now();
+      }
+    }
+    run.settle_s = std::chrono::duration<double>(changed - start).count();
     run.rss_kib = status_kib(pid, "VmRSS:");
     run.hwm_kib = status_kib(pid, "VmHWM:");
   }
@@ -217,14 +260,10 @@ Resident daemon_resident(const std::string& parent, bool listen) {
 // The daemon process: resident set without and with --listen, and the CPU of a --once run.
 DaemonRun run_daemon(const std::string& parent) {
   DaemonRun run;
-  const Resident plain = daemon_resident(parent, false);
-  run.first_scan_ms = plain.first_scan_ms;
-  run.rss_kib = plain.rss_kib;
-  run.hwm_kib = plain.hwm_kib;
+  run.plain = daemon_resident(parent, false);
+  run.first_scan_ms = run.plain.first_scan_ms;
   if (!interrupted()) {
-    const Resident listening = daemon_resident(parent, true);
-    run.listen_rss_kib = listening.rss_kib;
-    run.listen_hwm_kib = listening.hwm_kib;
+    run.listen = daemon_resident(parent, true);
   }
 
   pid_t pid = ::fork();
@@ -232,7 +271,7 @@ DaemonRun run_daemon(const std::string& parent) {
     int null = ::open("/dev/null", O_WRONLY);
     ::dup2(null, 1);
     ::dup2(null, 2);
-    ::execl(CGMM_BINARY, CGMM_BINARY, "--parent", parent.c_str(), "--dry-run", "--once",
+    ::execl(daemon_binary(), daemon_binary(), "--parent", parent.c_str(), "--dry-run", "--once",
             "--threshold", "100%", nullptr);
     std::_Exit(127);
   }
@@ -242,6 +281,16 @@ DaemonRun run_daemon(const std::string& parent) {
                       static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
   }
   return run;
+}
+
+void print_resident(const DaemonRun& proc) {
+  for (const auto& [what, r] :
+       {std::pair{"  daemon process", &proc.plain}, std::pair{"  with --listen", &proc.listen}}) {
+    fmt::printf(
+        "%s: resident %ld KiB 3.5 s after start; %ld KiB (peak %ld KiB) once its registrations "
+        "were done, %.0f s after start\n",
+        what, r->early_rss_kib, r->rss_kib, r->hwm_kib, r->settle_s);
+  }
 }
 
 int run(const Args& args) {
@@ -276,11 +325,9 @@ int run(const Args& args) {
 
   if (args.rss_only) {
     const DaemonRun proc = run_daemon(root);
-    fmt::printf(
-        "\ncgroup v1 tree, %zu leaves: daemon process resident %ld KiB (peak %ld KiB), with "
-        "--listen %ld KiB (peak %ld KiB); start to first scan %.1f ms wall\n",
-        args.leaves, proc.rss_kib, proc.hwm_kib, proc.listen_rss_kib, proc.listen_hwm_kib,
-        proc.first_scan_ms);
+    fmt::printf("\ncgroup v1 tree, %zu leaves: start to first scan %.1f ms wall\n", args.leaves,
+                proc.first_scan_ms);
+    print_resident(proc);
     return interrupted() ? 130 : 0;
   }
 
@@ -349,7 +396,7 @@ int run(const Args& args) {
   }
 
   DaemonRun proc;
-  if (!args.fixture && !interrupted()) {
+  if (!args.fixture && !args.cpu_only && !interrupted()) {
     proc = run_daemon(root);
   }
   if (interrupted()) {
@@ -376,19 +423,18 @@ int run(const Args& args) {
               c.fd_budget, c.unwatched_dirs, static_cast<unsigned long long>(c.full_walks));
   fmt::printf("  resident growth: scanner and samples %ld KiB, with the tracker %ld KiB\n",
               scanner_kib, both_kib);
-  if (!args.fixture) {
-    fmt::printf(
-        "  daemon process: start to first scan %.1f ms wall (--once: %.1f ms CPU), "
-        "resident %ld KiB (peak %ld KiB), with --listen %ld KiB (peak %ld KiB)\n",
-        proc.first_scan_ms, proc.once_cpu_ms, proc.rss_kib, proc.hwm_kib, proc.listen_rss_kib,
-        proc.listen_hwm_kib);
+  if (!args.fixture && !args.cpu_only) {
+    fmt::printf("  daemon process: start to first scan %.1f ms wall (--once: %.1f ms CPU)\n",
+                proc.first_scan_ms, proc.once_cpu_ms);
+    print_resident(proc);
   }
   if (!args.csv.empty()) {
     std::ofstream csv(args.csv, std::ios::app);
     csv << (args.fixture ? "fixture" : "cgroup") << ' ' << args.leaves << ' ' << floor << ' '
         << steady_us << ' ' << churn_us << ' ' << open_read << ' ' << listing_us << ' ' << first_ms
-        << ' ' << proc.first_scan_ms << ' ' << proc.once_cpu_ms << ' ' << proc.rss_kib << ' '
-        << proc.listen_rss_kib << '\n';
+        << ' ' << proc.first_scan_ms << ' ' << proc.once_cpu_ms << ' ' << proc.plain.rss_kib << ' '
+        << proc.listen.rss_kib << ' ' << proc.plain.early_rss_kib << ' '
+        << proc.listen.early_rss_kib << '\n';
   }
   return 0;
 }
@@ -417,11 +463,14 @@ int main(int argc, char** argv) {
       args.churn_rounds = std::stoi(next());
     } else if (a == "--rss-only") {
       args.rss_only = true;
+    } else if (a == "--cpu-only") {
+      args.cpu_only = true;
     } else if (a == "--csv") {
       args.csv = next();
     } else {
       fmt::fprintf(stderr,
-                   "usage: %s --leaves N [--fixture] [--rss-only] [--scans S] [--churn-rounds R] "
+                   "usage: %s --leaves N [--fixture] [--rss-only | --cpu-only] [--scans S] "
+                   "[--churn-rounds R] "
                    "[--csv F]\n",
                    argv[0]);
       return 2;

@@ -483,6 +483,9 @@ bool Daemon::register_one() {
   }
   const Pending p = pending_.back();
   pending_.pop_back();
+  if (pending_.empty()) {
+    pending_.shrink_to_fit();  // a start-up's worth (24 bytes a leaf) is not needed again
+  }
   if (p.index >= samples_.size() || samples_[p.index].inode != p.inode) {
     return true;
   }

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "cgroup/compact_vector.h"
 #include "cgroup/files.h"
 #include "cgroup/io.h"
 
@@ -28,7 +29,7 @@ struct LeafScanner::Node {
   Fd max;             // v2: memory.max, kept while the fd budget allows
   uint16_t base = 0;  // where the last path component starts in `path` (its size for the parent)
   uint8_t depth = 0;
-  std::vector<std::unique_ptr<Node>> children;
+  CompactVector<std::unique_ptr<Node>> children;
 
   // The path component; empty for the parent.
   std::string_view name() const { return path.view().substr(base); }
@@ -172,6 +173,8 @@ size_t raise_fd_limit() {
 
 LeafScanner::LeafScanner(const Parent& parent, LeafScanOptions options)
     : parent_(parent), options_(options) {
+  // A node per cgroup: 56 bytes are a 64-byte malloc chunk; a std::vector of children made it 80.
+  static_assert(sizeof(Node) <= 56);
   const size_t limit = raise_fd_limit();
   counters_.fd_budget = limit > options_.fd_reserve ? limit - options_.fd_reserve : 0;
   reserve_fd_table(parent_.fd.get(), std::min(counters_.fd_budget, kInitialFdTable));
@@ -360,7 +363,7 @@ void LeafScanner::reconcile(Node& node, int dir_fd, bool deep) {
   for (auto& c : node.children) {
     known.emplace(c->name(), &c);
   }
-  std::vector<std::unique_ptr<Node>> next;
+  CompactVector<std::unique_ptr<Node>> next;
   next.reserve(listed.size());
   for (const ChildDir& child : listed) {
     auto it = known.find(child.name);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/boxed_optional.h"
 #include "cgroup/fd.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_dir.h"
@@ -21,8 +22,9 @@ struct LeafSample {
   LeafName name;       // "<parent name>/<path below the parent>", or the parent's name
   uint64_t inode = 0;  // with the name, identifies one incarnation of the cgroup
   std::optional<MemoryStats> stats;
-  std::optional<IoError> error;  // set when stats could not be read (never for a vanished leaf)
+  BoxedOptional<IoError> error;  // set when stats could not be read (never for a vanished leaf)
 };
+static_assert(sizeof(LeafSample) <= 64, "a scan holds one sample per leaf");
 
 // Reads one leaf's memory.stat through its directory fd, using `buf` as scratch space. On v2 the
 // limit is not part of memory.stat: `v2_limit` is the effective limit found by the walk.

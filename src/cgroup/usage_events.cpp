@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -16,13 +17,17 @@ namespace cgmm::cgroup {
 
 UsageEvents::UsageEvents() : epoll_(::epoll_create1(EPOLL_CLOEXEC)) {}
 
+std::vector<UsageEvents::Watch>::iterator UsageEvents::find(uint64_t key) {
+  auto it = std::ranges::lower_bound(watches_, key, {}, &Watch::key);
+  return it != watches_.end() && it->key == key ? it : watches_.end();
+}
+
 bool UsageEvents::renew(uint64_t key, uint64_t threshold, uint32_t slot) {
-  auto it = watches_.find(key);
-  if (it == watches_.end() || it->second.threshold != threshold) {
+  auto it = find(key);
+  if (it == watches_.end() || it->threshold != threshold) {
     return false;
   }
-  it->second.renewed = true;
-  it->second.slot = slot;
+  it->set(slot, true);
   return true;
 }
 
@@ -35,16 +40,18 @@ IoStatus UsageEvents::watch(uint64_t key, uint64_t threshold, uint32_t slot,
 }
 
 IoStatus UsageEvents::move_level(uint64_t key, uint64_t level, const OpenDir& open_dir) {
-  auto it = watches_.find(key);
-  if (it == watches_.end() || it->second.level == level) {
+  auto it = find(key);
+  if (it == watches_.end() || it->level == level) {
     return Ok{};
   }
-  return arm(key, it->second.threshold, level, it->second.slot, open_dir);
+  return arm(key, it->threshold, level, it->slot(), open_dir);
 }
 
 IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint32_t slot,
                           const OpenDir& open_dir) {
-  watches_.erase(key);  // closing the eventfd ends the old registration
+  if (auto old = find(key); old != watches_.end()) {
+    watches_.erase(old);  // closing the eventfd ends the old registration
+  }
   auto dir = open_dir();
   if (!dir) {
     return dir.error();
@@ -54,6 +61,7 @@ IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint
     return IoError{errno, "open", files::kMemoryUsage};
   }
   Watch w;
+  w.key = key;
   w.event.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!w.event) {
     return IoError{errno, "create", "eventfd"};
@@ -79,19 +87,18 @@ IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint
   }
   w.threshold = threshold;
   w.level = level;
-  w.slot = slot;
-  watches_.emplace(key, std::move(w));
+  w.set(slot, true);
+  watches_.insert(std::ranges::upper_bound(watches_, key, {}, &Watch::key), std::move(w));
   return Ok{};
 }
 
 void UsageEvents::sweep() {
-  for (auto it = watches_.begin(); it != watches_.end();) {
-    if (!it->second.renewed) {
-      it = watches_.erase(it);
-    } else {
-      it->second.renewed = false;
-      ++it;
-    }
+  std::erase_if(watches_, [](const Watch& w) { return !w.renewed(); });
+  for (Watch& w : watches_) {
+    w.set(w.slot(), false);
+  }
+  if (watches_.capacity() > 2 * watches_.size() + 64) {
+    watches_.shrink_to_fit();  // after many leaves went: give the memory back
   }
 }
 
@@ -105,13 +112,13 @@ void UsageEvents::take(std::vector<Fired>& out, TimePoint /*now*/) {
     for (int i = 0; i < n; ++i) {
       // epoll_event is packed on x86-64: copy the key out rather than bind a misaligned reference.
       const uint64_t key = events[i].data.u64;
-      auto it = watches_.find(key);
+      auto it = find(key);
       if (it == watches_.end()) {
         continue;
       }
       uint64_t count;
-      [[maybe_unused]] ssize_t r = ::read(it->second.event.get(), &count, sizeof count);
-      out.push_back({it->first, it->second.slot});
+      [[maybe_unused]] ssize_t r = ::read(it->event.get(), &count, sizeof count);
+      out.push_back({it->key, it->slot()});
     }
     if (n < 64) {
       return;

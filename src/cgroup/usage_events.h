@@ -1,7 +1,6 @@
 #pragma once
 
 #include <cstdint>
-#include <unordered_map>
 #include <vector>
 
 #include "cgroup/level_watch.h"
@@ -38,16 +37,30 @@ class UsageEvents final : public LevelWatch {
   IoStatus arm(uint64_t key, uint64_t threshold, uint64_t level, uint32_t slot,
                const OpenDir& open_dir);
 
+  // 32 bytes a watched leaf, in a vector sorted by key (a hash node and its bucket took about
+  // 72). Registrations come one at a time, ~10 ms apart, so an insert's shift costs nothing
+  // that matters; lookups are a binary search.
   struct Watch {
-    Fd event;
+    uint64_t key = 0;
     uint64_t threshold = 0;
     uint64_t level = 0;
-    uint32_t slot = 0;
-    bool renewed = true;
+    Fd event;
+    // The slot is a leaf's index in the scan, far below 2^31; the top bit is the renewed mark.
+    uint32_t slot_renewed = 0;
+
+    uint32_t slot() const { return slot_renewed & ~kRenewed; }
+    bool renewed() const { return (slot_renewed & kRenewed) != 0; }
+    void set(uint32_t slot, bool renewed) {
+      slot_renewed = (slot & ~kRenewed) | (renewed ? kRenewed : 0);
+    }
+    static constexpr uint32_t kRenewed = 1U << 31;
   };
+  static_assert(sizeof(Watch) == 32);
+
+  std::vector<Watch>::iterator find(uint64_t key);
 
   Fd epoll_;
-  std::unordered_map<uint64_t, Watch> watches_;
+  std::vector<Watch> watches_;
 };
 
 }  // namespace cgmm::cgroup

@@ -88,5 +88,35 @@ TEST(DaemonMetrics, VanishedLeavesDisappear) {
   EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_")));
 }
 
+// Thousands of leaves, most of them gone again in two waves, each keeping its own values: what a
+// node sees when pods are rescheduled en masse.
+TEST(DaemonMetrics, ManyLeavesComeAndGoEachWithItsOwnValues) {
+  Registry registry;
+  DaemonMetrics metrics(registry, "dev");
+  const auto leaf = [](int i) { return "/kubepods/pod" + std::to_string(i) + "/c"; };
+  const auto line = [&](int i) {
+    return "cgmm_leaf_cache_bytes{cgroup=\"" + leaf(i) +
+           "\",pod_uid=\"\",container_id=\"\",qos=\"\"} " + std::to_string(i) + "\n";
+  };
+  constexpr int kLeaves = 3000;
+  for (int i = 0; i < kLeaves; ++i) {
+    metrics.set_leaf(leaf(i), static_cast<std::uint64_t>(i), std::nullopt, std::nullopt);
+  }
+  metrics.retain_leaves(
+      [](std::string_view cgroup) { return cgroup.find('3') == std::string_view::npos; });
+  for (int i = 0; i < kLeaves; i += 2) {
+    metrics.forget_leaf(leaf(i));
+  }
+  for (int i = 0; i < kLeaves; i += 7) {
+    metrics.set_leaf(leaf(i), static_cast<std::uint64_t>(i), std::nullopt, std::nullopt);
+  }
+
+  const std::string text = registry.render();
+  for (int i = 0; i < kLeaves; ++i) {
+    const bool kept = (i % 2 == 1 && leaf(i).find('3') == std::string::npos) || i % 7 == 0;
+    EXPECT_EQ(text.find(line(i)) != std::string::npos, kept) << leaf(i);
+  }
+}
+
 }  // namespace
 }  // namespace cgmm::obs
