@@ -34,8 +34,7 @@ std::chrono::milliseconds UsagePoll::period(uint64_t headroom) {
 }
 
 UsagePoll::Watch* UsagePoll::find(uint64_t key) {
-  auto it = std::lower_bound(watches_.begin(), watches_.end(), key,
-                             [](const Watch& w, uint64_t k) { return w.key < k; });
+  auto it = std::ranges::lower_bound(watches_, key, {}, &Watch::key);
   return it != watches_.end() && it->key == key ? &*it : nullptr;
 }
 
@@ -65,9 +64,7 @@ IoStatus UsagePoll::watch(uint64_t key, uint64_t threshold, uint32_t slot,
   Watch* w = find(key);
   if (w == nullptr) {
     // Inodes of new cgroups mostly grow: usually an append.
-    auto it = std::lower_bound(watches_.begin(), watches_.end(), key,
-                               [](const Watch& x, uint64_t k) { return x.key < k; });
-    w = &*watches_.insert(it, Watch{});
+    w = &*watches_.insert(std::ranges::lower_bound(watches_, key, {}, &Watch::key), Watch{});
     w->key = key;
   }
   w->threshold = threshold;
