@@ -3,8 +3,8 @@
 # 10,000 leaves, then on a 100,000-leaf fixture tree (userspace cost alone), and plots CPU per
 # leaf per scan against the number of leaves. Needs root and the cgroup v1 memory controller.
 # Usage: bench/scan_bench.sh [--quick]
-#   --quick: a 200-leaf cgroup tree and a 2,000-leaf fixture, few scans, no plot (checks that
-#   the command works; about 10 s)
+#   --quick: a 200-leaf cgroup tree and a 2,000-leaf fixture, few scans, no plot, and a short
+#   run of cgmm_poll_bench (checks that the commands work; about 15 s)
 # Results: $BUILD_DIR/bench/results.txt, results.csv and scan_cpu.png (copy the last two into
 # bench/ to update BENCHMARKS.md).
 set -euo pipefail
@@ -46,6 +46,8 @@ run() {
 if $quick; then
   run --leaves 200 --scans 20 --churn-rounds 3
   run --fixture --leaves 2000 --scans 5 --churn-rounds 2
+  echo "=== cgmm_poll_bench (the cgroup v2 watch between scans)"
+  "$BUILD_DIR/bench/cgmm_poll_bench" --leaves 100 --seconds 1
   exit 0
 fi
 

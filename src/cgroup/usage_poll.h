@@ -18,7 +18,7 @@ class UsagePoll final : public LevelWatch {
  public:
   // The growth the pace is planned for: page cache filled from a fast disk.
   static constexpr uint64_t kFillRate = uint64_t{256} << 20;  // bytes per second
-  static constexpr std::chrono::milliseconds kMinPeriod{20};
+  static constexpr std::chrono::milliseconds kMinPeriod{50};
   static constexpr std::chrono::milliseconds kMaxPeriod{1000};
 
   int fd() const override { return -1; }

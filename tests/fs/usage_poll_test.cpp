@@ -65,7 +65,7 @@ TEST_F(UsagePollTest, ANewWatchIsReadAtOnceAndThenPacedByItsHeadroom) {
   EXPECT_EQ(poll_.size(), 1u);
   EXPECT_LE(poll_.next_due(), now_);
   EXPECT_THAT(take(now_), IsEmpty());
-  // 64 MiB under the level at 256 MiB/s: read again in 250 ms, rounded down to a 20 ms grid.
+  // 64 MiB under the level at 256 MiB/s: read again in 250 ms, rounded down to a 50 ms grid.
   EXPECT_GE(poll_.next_due(), now_ + milliseconds(230));
   EXPECT_LE(poll_.next_due(), now_ + milliseconds(250));
   // Nothing is read before it is due, whatever the usage does meanwhile.
