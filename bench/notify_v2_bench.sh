@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The cgroup v2 watch between scans, measured in the qemu VM of tests/vm (software emulation:
-# absolute times are the emulator's, compare the two modes of one run): latency from crossing
+# absolute times are the emulator's, compare the modes of one run): latency from crossing
 # to reclaim start over 20 crossings, and idle CPU on 1,000 leaves with the watch on, off, and
 # off with a 1 s interval.
-# Usage: bench/notify_v2_bench.sh   (root; builds first; about 10 minutes)
+# Usage: bench/notify_v2_bench.sh   (root; builds first; about 3 minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BUILD_DIR=${BUILD_DIR:-build}
