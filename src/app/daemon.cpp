@@ -106,7 +106,7 @@ int Daemon::run() {
                 (config_.listen ? ", metrics on " + config_.listen->to_string() : "") +
                 (events_ ? parent_.version == cgroup::Version::kV1
                                ? ", memory threshold notifications on"
-                               : ", memory.current read between scans near thresholds"
+                               : ", memory.current watched between scans"
                          : ""),
             {{"parent", parent_.path},
              {"notifications", events_ != nullptr},
@@ -502,7 +502,7 @@ bool Daemon::register_one() {
   }
   if (!st && (st.error().err == EMFILE || st.error().err == ENFILE)) {
     // Out of descriptors: the rest would fail the same way. The next scan tries once more.
-    pending_.clear();
+    pending_ = {};
   }
   return true;
 }
