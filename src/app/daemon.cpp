@@ -80,6 +80,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
     } else if (auto v1 = std::make_unique<cgroup::UsageEvents>(); v1->valid()) {
       events_ = std::move(v1);
     }
+    watch_budget_ = cgroup::raise_fd_limit() / 2;
   }
   // Probed once: a v2 kernel before 5.19 has no memory.reclaim anywhere.
   can_reclaim_ =
@@ -205,6 +206,9 @@ void Daemon::scan() {
   }
   if (events_) {
     watch_levels(r);
+  }
+  if (!rechecks_.empty()) {
+    remap_rechecks();
   }
   if (metrics) {
     metrics->record_scan(clock_.now() - start, samples_.size());
@@ -490,21 +494,51 @@ bool Daemon::register_one() {
     return true;
   }
   const cgroup::LeafSample& s = samples_[p.index];
+  if (events_->size() >= watch_budget_) {
+    // The other half of the descriptors belongs to the scanner, the reclaims and the listener.
+    warn_unwatched(s, "the " + std::to_string(watch_budget_) +
+                          " descriptors for watches (half of RLIMIT_NOFILE) are in use");
+    pending_ = {};
+    return true;
+  }
   auto st = events_->watch(s.inode, p.threshold, p.index,
                            [this, &s] { return scanner_.leaf_dir().open(s.name, s.inode); });
-  if (!st && !st.error().vanished() && !events_warned_) {
-    events_warned_ = true;
-    log_event(Level::warn, "notify_unavailable",
-              st.error().describe(s.name) +
-                  "; leaves that cannot be watched between scans are checked at each scan "
-                  "only (logged once)",
-              {{"cgroup", s.name.view()}, {"error", st.error().describe(s.name)}});
+  if (!st && !st.error().vanished()) {
+    warn_unwatched(s, st.error().describe(s.name));
   }
   if (!st && (st.error().err == EMFILE || st.error().err == ENFILE)) {
     // Out of descriptors: the rest would fail the same way. The next scan tries once more.
     pending_ = {};
   }
   return true;
+}
+
+void Daemon::warn_unwatched(const cgroup::LeafSample& s, const std::string& why) {
+  if (events_warned_) {
+    return;
+  }
+  events_warned_ = true;
+  log_event(Level::warn, "notify_unavailable",
+            why +
+                "; leaves that cannot be watched between scans are checked at each scan only "
+                "(logged once)",
+            {{"cgroup", s.name.view()}, {"error", why}});
+}
+
+void Daemon::remap_rechecks() {
+  constexpr uint32_t kGone = UINT32_MAX;
+  std::sort(rechecks_.begin(), rechecks_.end(),
+            [](const Recheck& a, const Recheck& b) { return a.inode < b.inode; });
+  for (Recheck& r : rechecks_) {
+    r.index = kGone;
+  }
+  for (size_t i = 0; i < samples_.size(); ++i) {
+    auto it = std::ranges::lower_bound(rechecks_, samples_[i].inode, {}, &Recheck::inode);
+    if (it != rechecks_.end() && it->inode == samples_[i].inode) {
+      it->index = static_cast<uint32_t>(i);
+    }
+  }
+  std::erase_if(rechecks_, [](const Recheck& r) { return r.index == kGone; });
 }
 
 void Daemon::handle_events() {
@@ -558,7 +592,8 @@ void Daemon::check_leaf(size_t index) {
     if (auto usage = cgroup::read_usage(dir->get(), parent_.version, check_buf_)) {
       const uint64_t counted = core::counted_cache_bytes(*stats, config_.policy);
       const uint64_t other = *usage > counted ? *usage - counted : 0;
-      const uint64_t level = *d->threshold_bytes + other;
+      const uint64_t level =
+          *d->threshold_bytes + std::min(other, UINT64_MAX - *d->threshold_bytes);
       log_event(Level::debug, "notify_level",
                 s.name.str() + ": usage " + format_bytes(*usage) +
                     " crossed its level with cache " + format_bytes(counted) + "; next level " +

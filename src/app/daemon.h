@@ -57,6 +57,9 @@ class Daemon {
   void watch_levels(const core::TickResult& r);
   // Registers one pending leaf; false when none is left.
   bool register_one();
+  void warn_unwatched(const cgroup::LeafSample& s, const std::string& why);
+  // A rescan may move a leaf to another index: points each recheck at its leaf again.
+  void remap_rechecks();
   void handle_events();
   void run_due_rechecks();
   void check_leaf(size_t index);
@@ -84,10 +87,12 @@ class Daemon {
   };
   std::unique_ptr<cgroup::LevelWatch> events_;  // null without notifications
   bool events_warned_ = false;
+  // Descriptors the watches may hold (one each): half of RLIMIT_NOFILE, as the scanner leaves.
+  size_t watch_budget_ = 0;
   std::vector<cgroup::LevelWatch::Fired> fired_;
   std::vector<Recheck> rechecks_;
-  // Leaves to register, done between scans one at a time: each registration blocks for an RCU
-  // grace period, and a thousand of them would stall a scan for seconds.
+  // Leaves to register, done between scans one at a time: on v1 each registration blocks for an
+  // RCU grace period, and a thousand of them would stall a scan for seconds.
   struct Pending {
     uint64_t inode;
     uint64_t threshold;
