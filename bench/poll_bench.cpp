@@ -83,8 +83,7 @@ int main(int argc, char** argv) {
                          static_cast<double>(UsagePoll::period(headroom_mib * kMiB).count());
     std::printf("%9llu MiB %12.2f %14.1f %12.0f %16.3f\n",
                 static_cast<unsigned long long>(headroom_mib), cpu * 1000 / seconds,
-                static_cast<double>(wakeups) / seconds, reads,
-                cpu * 1e6 / seconds / leaves);
+                static_cast<double>(wakeups) / seconds, reads, cpu * 1e6 / seconds / leaves);
     std::filesystem::remove_all(root);
   }
   return 0;

@@ -26,7 +26,13 @@ start() { # LOG ARGS...
   shift
   "$kDaemon" --parent "$kParent" --threshold 25% --log-format json "$@" >"$log" 2>&1 &
   daemon_pid=$!
-  until grep -q '"event":"scan_first"' "$log"; do sleep 0.1; done
+  n=0
+  until grep -q '"event":"scan_first"' "$log"; do
+    kill -0 "$daemon_pid" 2>/dev/null || fail "the daemon exited: $(tail -n 5 "$log")"
+    [ $n -lt 300 ] || fail "no first scan within 30 s"
+    sleep 0.1
+    n=$((n + 1))
+  done
 }
 stop() { kill "$daemon_pid"; wait "$daemon_pid"; daemon_pid=; }
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

@@ -80,6 +80,20 @@ IoStatus read_file_at(int dir_fd, const char* name, std::string& buf) {
   return pread_all(fd.get(), name, buf);
 }
 
+IoResult<size_t> pread_small(int fd, const char* name, char* buf, size_t size) {
+  ssize_t n;
+  do {
+    n = ::pread(fd, buf, size, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) {
+    return IoError{errno, "read", name};
+  }
+  if (static_cast<size_t>(n) >= size) {
+    return IoError{EFBIG, "read", name};
+  }
+  return static_cast<size_t>(n);
+}
+
 IoStatus write_file_at(int dir_fd, const char* name, std::string_view data) {
   Fd fd(open_retry(dir_fd, name, O_WRONLY));
   if (!fd) {

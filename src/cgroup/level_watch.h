@@ -31,7 +31,7 @@ class LevelWatch {
   // When take() is next needed whatever fd() says; TimePoint::max() for never.
   virtual TimePoint next_due() const = 0;
 
-  // Keeps leaf `key` (its inode) watched until the next sweep(), for a cache threshold of
+  // Keeps leaf `key` (its inode) watched, renewed for the next sweep(), for a cache threshold of
   // `threshold` bytes, and sets the `slot` take() reports for it. Registers, or registers anew
   // when the threshold changed, opening the leaf's directory through `open_dir` only then.
   virtual IoStatus watch(uint64_t key, uint64_t threshold, uint32_t slot,
@@ -45,8 +45,9 @@ class LevelWatch {
   virtual IoStatus move_level(uint64_t key, uint64_t level, const OpenDir& open_dir) = 0;
   // Ends the watches that were not renewed since the last sweep.
   virtual void sweep() = 0;
-  // Appends the leaves whose usage crossed their level since the last call. A leaf that stays
-  // over its level is not reported again until its usage has been under it.
+  // Appends the leaves whose usage went over their level since the last call (v1 also reports a
+  // usage that went back under). A leaf that stays over its level is not reported again until its
+  // usage has been under it.
   virtual void take(std::vector<Fired>& out, TimePoint now) = 0;
 
   virtual size_t size() const = 0;

@@ -15,8 +15,8 @@ namespace {
 
 // Reads due at nearly the same moment share one wake-up: a due time is rounded down to a grid,
 // fine for leaves close to their level, coarse for the ones read once a second. Down, so that no
-// read comes later than its leaf's headroom allows; the grid is never coarser than half the
-// period, so the read stays in the future.
+// read comes later than its leaf's headroom allows; the grid is never coarser than the period,
+// so the read stays in the future.
 LevelWatch::TimePoint on_grid(LevelWatch::TimePoint t, std::chrono::milliseconds period) {
   const std::chrono::nanoseconds grid = period >= std::chrono::milliseconds(500)
                                             ? std::chrono::milliseconds(250)
@@ -92,6 +92,9 @@ IoStatus UsagePoll::move_level(uint64_t key, uint64_t level, const OpenDir& /*op
 
 void UsagePoll::sweep() {
   std::erase_if(watches_, [](const Watch& w) { return !w.renewed; });
+  if (watches_.capacity() > 2 * watches_.size() + 64) {
+    watches_.shrink_to_fit();  // after many leaves went: give the memory back
+  }
   next_due_ = TimePoint::max();
   for (Watch& w : watches_) {
     w.renewed = false;
@@ -107,13 +110,15 @@ void UsagePoll::take(std::vector<Fired>& out, TimePoint now) {
   for (Watch& w : watches_) {
     if (w.due <= now) {
       std::chrono::milliseconds pause = kMaxPeriod;
-      if (auto st = pread_all(w.current.get(), files::kMemoryCurrent, buf_); !st) {
+      char text[32];  // a byte count and a newline
+      auto n = pread_small(w.current.get(), files::kMemoryCurrent, text, sizeof text);
+      if (!n) {
         // A removed cgroup answers ENODEV: leave it to the scan that drops it.
-        w.due = st.error().vanished() ? TimePoint::max() : on_grid(now + pause, pause);
+        w.due = n.error().vanished() ? TimePoint::max() : on_grid(now + pause, pause);
         next_due_ = std::min(next_due_, w.due);
         continue;
       }
-      const std::optional<uint64_t> usage = parse_usage(buf_);
+      const std::optional<uint64_t> usage = parse_usage(std::string_view(text, *n));
       if (usage && *usage > w.level) {
         // Over: reported once; read once a second until it is seen under again.
         if (w.armed) {

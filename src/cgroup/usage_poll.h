@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "cgroup/level_watch.h"
@@ -49,7 +48,6 @@ class UsagePoll final : public LevelWatch {
 
   std::vector<Watch> watches_;  // sorted by key
   TimePoint next_due_ = TimePoint::max();
-  std::string buf_;
 };
 
 }  // namespace cgmm::cgroup

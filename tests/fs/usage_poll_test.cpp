@@ -73,6 +73,34 @@ TEST_F(UsagePollTest, ANewWatchIsReadAtOnceAndThenPacedByItsHeadroom) {
   EXPECT_THAT(take(now_ + milliseconds(100)), IsEmpty());
 }
 
+TEST_F(UsagePollTest, CacheGrowingAtTheFillRateIsSeenWithinTheMinimumPeriodOfCrossing) {
+  constexpr uint64_t kBytesPerMs = UsagePoll::kFillRate / 1000;
+  // 1 GiB: the pace goes through the once-a-second reads, the coarse grid and the fine one.
+  constexpr uint64_t kLevel = 1024 * kMiB;
+  const auto crossing_after = milliseconds(kLevel / kBytesPerMs + 1);
+  // Fills starting at many phases against the read grid, from a quiet, empty leaf.
+  for (int offset = 0; offset < 1500; offset += 37) {
+    UsagePoll poll;
+    set_usage(0);
+    ASSERT_TRUE(poll.watch(1, kLevel, 0, [&] {
+      return cgroup::open_dir_at(AT_FDCWD, (tree_.root() / "leaf").c_str());
+    }));
+    const UsagePoll::TimePoint start = now_ + milliseconds(offset);
+    const UsagePoll::TimePoint crossing = start + crossing_after;
+    std::vector<cgroup::LevelWatch::Fired> fired;
+    UsagePoll::TimePoint t = now_;
+    for (int reads = 0; fired.empty(); ++reads) {
+      ASSERT_LT(reads, 1000) << "offset " << offset;
+      t = std::max(t, poll.next_due());
+      const auto filling = std::chrono::duration_cast<milliseconds>(t - start).count();
+      set_usage(t > start ? static_cast<uint64_t>(filling) * kBytesPerMs : 0);
+      poll.take(fired, t);
+    }
+    EXPECT_GE(t, crossing) << "offset " << offset;
+    EXPECT_LE(t - crossing, UsagePoll::kMinPeriod) << "offset " << offset;
+  }
+}
+
 TEST_F(UsagePollTest, ACrossingIsReportedOnceUntilTheUsageIsUnderTheLevelAgain) {
   ASSERT_TRUE(watch(7, kThreshold, 3));
   EXPECT_THAT(take_when_due(), IsEmpty());
@@ -112,6 +140,25 @@ TEST_F(UsagePollTest, RenewKeepsAWatchForItsThresholdAndSweepEndsTheOthers) {
   EXPECT_EQ(poll_.size(), 1u);
   set_usage(kThreshold + 1);
   EXPECT_THAT(take_when_due(), ElementsAre(4u));  // the renewed slot
+}
+
+TEST_F(UsagePollTest, ANewThresholdResetsTheLevelAndRearms) {
+  ASSERT_TRUE(watch(7, kThreshold, 3));
+  set_usage(kThreshold + 1);
+  EXPECT_THAT(take_when_due(), ElementsAre(3u));
+  // The leaf's limit changed: a higher threshold, read again at once, under it now.
+  ASSERT_TRUE(watch(7, 2 * kThreshold, 3));
+  EXPECT_EQ(poll_.size(), 1u);
+  EXPECT_THAT(take(now_), IsEmpty());
+  set_usage(2 * kThreshold + 1);
+  EXPECT_THAT(take_when_due(), ElementsAre(3u));
+}
+
+TEST_F(UsagePollTest, AnUnreadableUsageIsNeitherReportedNorReadInATightLoop) {
+  ASSERT_TRUE(watch(7, kThreshold, 3));
+  tree_.write("leaf/memory.current", "garbage\n");
+  EXPECT_THAT(take(now_), IsEmpty());
+  EXPECT_GE(poll_.next_due(), now_ + milliseconds(750));
 }
 
 TEST_F(UsagePollTest, ALeafThatCannotBeOpenedIsNotWatched) {
