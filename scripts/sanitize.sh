@@ -24,6 +24,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
 # Tests whose bounds measure the allocator (resident memory) read this: a sanitizer's allocator
 # holds freed memory in quarantine and shadow memory grows with it, so those bounds do not apply.
+# So does the test that leaves the daemon no spare descriptor: the runtimes need some.
 export CGMM_SANITIZED=1
 
 configure_and_build() {
