@@ -117,16 +117,20 @@ size_t WriteGate::seen(const std::string& text) const {
 }
 
 size_t WriteGate::held(const std::string& text) const {
+  return holders(text).size();
+}
+
+std::vector<pid_t> WriteGate::holders(const std::string& text) const {
   std::lock_guard lock(mu_);
   // A held writer interrupted by a signal has left; the kernel no longer knows its id.
-  size_t n = 0;
+  std::vector<pid_t> out;
   for (const Pending& p : held_) {
     uint64_t id = p.id;
     if (matches(p.path, text) && ::ioctl(fd_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0) {
-      ++n;
+      out.push_back(p.tid);
     }
   }
-  return n;
+  return out;
 }
 
 void WriteGate::answer(uint64_t id, int err) {
@@ -164,7 +168,7 @@ void WriteGate::run() {
       if (matches(path, fail_text_)) {
         err = fail_err_;
       } else if (matches(path, hold_text_)) {
-        held_.push_back({req.id, path});
+        held_.push_back({req.id, path, static_cast<pid_t>(req.pid)});
         hold = true;
       }
     }

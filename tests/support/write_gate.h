@@ -48,11 +48,14 @@ class WriteGate {
   // Writes seen so far to paths containing `text`, and how many of them are being held now.
   size_t seen(const std::string& text) const;
   size_t held(const std::string& text) const;
+  // The threads whose writes to paths containing `text` are being held now.
+  std::vector<pid_t> holders(const std::string& text) const;
 
  private:
   struct Pending {
     uint64_t id;
     std::string path;
+    pid_t tid;
   };
   void run();
   void answer(uint64_t id, int err);

@@ -277,7 +277,9 @@ for pair in "$hot 16" "$cold 16" "$inherit 64" "$big 64" "$roomy 128"; do
   set -- $pair # split on purpose: leaf and threshold in MiB
   leaf=$1
   name=$(name_of "$leaf")
-  mark=$("$kFill" "$leaf" "/mnt/$name.dat" $(($2 + 16)) "$2") || fail "$name: writer failed"
+  # 2 MiB past the threshold: the reclaim may start while the writer is still at it, and what it
+  # writes afterwards must not take the cache back over (the leaf is then in its cooldown).
+  mark=$("$kFill" "$leaf" "/mnt/$name.dat" $(($2 + 2)) "$2") || fail "$name: writer failed"
   i=0
   until line=$(grep '"event":"reclaim_start"' "$log" | grep "${leaf##*/}" | head -n 1) && [ -n "$line" ]; do
     alive "$daemon_pid" || fail "the running daemon exited"
