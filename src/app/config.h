@@ -26,8 +26,8 @@ struct Config {
   std::optional<obs::ListenAddress> listen;
   // How --once prints its report.
   enum class Output { kTable, kJson } output = Output::kTable;
-  // Check a leaf the moment the kernel says its usage crossed its level (cgroup v1), besides the
-  // periodic scan.
+  // Check a leaf the moment its usage crosses its level (kernel thresholds on v1, paced
+  // memory.current reads on v2), besides the periodic scan.
   bool notifications = true;
   // v2: reclaim only down to this level instead of the whole page cache.
   std::optional<core::Threshold> reclaim_target;
