@@ -568,4 +568,16 @@ IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf) {
   return IoError{EBADMSG, "parse", name};
 }
 
+IoResult<uint64_t> pread_usage(int fd, const char* name) {
+  char text[32];  // a byte count and a newline
+  auto n = pread_small(fd, name, text, sizeof text);
+  if (!n) {
+    return n.error();
+  }
+  if (auto usage = parse_usage(std::string_view(text, *n))) {
+    return *usage;
+  }
+  return IoError{EBADMSG, "parse", name};
+}
+
 }  // namespace cgmm::cgroup

@@ -34,6 +34,8 @@ IoResult<MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional
 // Reads one leaf's memory usage (v1 memory.usage_in_bytes, v2 memory.current) through its
 // directory fd, using `buf` as scratch space.
 IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf);
+// The same through an open usage file `fd` named `name`: one pread.
+IoResult<uint64_t> pread_usage(int fd, const char* name);
 
 // Raises the soft RLIMIT_NOFILE to the hard limit (once per process) and returns the soft limit.
 size_t raise_fd_limit();

@@ -11,7 +11,7 @@
 
 #include "cgroup/files.h"
 #include "cgroup/io.h"
-#include "cgroup/memory_stat.h"
+#include "cgroup/leaf_scan.h"
 
 namespace cgmm::cgroup {
 
@@ -79,11 +79,8 @@ IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint
   }
   // The kernel signals crossings from now on. A usage that went over the level between the
   // caller's last look and now would never be reported: report it ourselves.
-  std::string text;
-  if (auto now = pread_all(usage.get(), files::kMemoryUsage, text); now) {
-    if (parse_usage(text).value_or(0) > level) {
-      [[maybe_unused]] int r = ::eventfd_write(w.event.get(), 1);
-    }
+  if (auto now = pread_usage(usage.get(), files::kMemoryUsage); now && *now > level) {
+    [[maybe_unused]] int r = ::eventfd_write(w.event.get(), 1);
   }
   w.threshold = threshold;
   w.level = level;

@@ -7,7 +7,7 @@
 
 #include "cgroup/files.h"
 #include "cgroup/io.h"
-#include "cgroup/memory_stat.h"
+#include "cgroup/leaf_scan.h"
 
 namespace cgmm::cgroup {
 
@@ -110,15 +110,12 @@ void UsagePoll::take(std::vector<Fired>& out, TimePoint now) {
   for (Watch& w : watches_) {
     if (w.due <= now) {
       std::chrono::milliseconds pause = kMaxPeriod;
-      char text[32];  // a byte count and a newline
-      auto n = pread_small(w.current.get(), files::kMemoryCurrent, text, sizeof text);
-      if (!n) {
+      const IoResult<uint64_t> usage = pread_usage(w.current.get(), files::kMemoryCurrent);
+      if (!usage && usage.error().vanished()) {
         // A removed cgroup answers ENODEV: leave it to the scan that drops it.
-        w.due = n.error().vanished() ? TimePoint::max() : on_grid(now + pause, pause);
-        next_due_ = std::min(next_due_, w.due);
+        w.due = TimePoint::max();
         continue;
       }
-      const std::optional<uint64_t> usage = parse_usage(std::string_view(text, *n));
       if (usage && *usage > w.level) {
         // Over: reported once; read once a second until it is seen under again.
         if (w.armed) {
