@@ -124,7 +124,7 @@ struct DaemonScan {
   }
   cgroup::LeafScanner scanner;
   core::Tracker tracker;
-  std::vector<cgroup::LeafSample> samples;
+  std::vector<core::LeafSample> samples;
 };
 
 // A loopback port free right now, for the daemon's --listen.

@@ -168,7 +168,7 @@ void Daemon::scan() {
     report_.clear();
   }
   for (size_t i = 0; i < samples_.size(); ++i) {
-    const cgroup::LeafSample& s = samples_[i];
+    const core::LeafSample& s = samples_[i];
     const core::Decision& d = r.decisions[i];
     if (metrics) {
       if (s.stats) {
@@ -179,13 +179,13 @@ void Daemon::scan() {
     }
     if (config_.once) {
       const LeafInfo li = info(s.name);
-      report_.push_back({s.name.str(),
+      report_.push_back({s.name,
                          li.display,
                          li.labels.pod_uid,
                          li.labels.container_id,
                          li.labels.qos,
                          s.stats,
-                         s.error ? s.error->describe(s.name) : "",
+                         s.error,
                          d,
                          {}});
     }
@@ -228,7 +228,7 @@ void Daemon::log_changes(const core::TickResult& r) {
     }
   } else {
     for (size_t i : r.appeared) {
-      const cgroup::LeafSample& s = samples_[i];
+      const core::LeafSample& s = samples_[i];
       const LeafInfo li = info(s.name);
       log_event(Level::info, "cgroup_appeared",
                 "cgroup " + s.name + " appeared" +
@@ -241,16 +241,16 @@ void Daemon::log_changes(const core::TickResult& r) {
     }
   }
   obs::DaemonMetrics* metrics = telemetry_.metrics();
-  for (const cgroup::LeafName& name : r.vanished) {
+  for (const std::string& name : r.vanished) {
     log_event(Level::info, "cgroup_vanished", "cgroup " + name + " disappeared",
-              {{"cgroup", name.view()}});
+              {{"cgroup", name}});
     if (metrics) {
       metrics->forget_leaf(name);  // vanished cgroups must not linger in the exposition
     }
   }
   for (size_t i : r.error_started) {
-    const cgroup::LeafSample& s = samples_[i];
-    const std::string what = s.error->describe(s.name);
+    const core::LeafSample& s = samples_[i];
+    const std::string& what = s.error;
     log_event(Level::warn, "cgroup_error", what + ", ignoring it until it reads again",
               {{"cgroup", s.name}, {"error", what}});
   }
@@ -260,7 +260,7 @@ void Daemon::log_changes(const core::TickResult& r) {
   }
 }
 
-uint64_t Daemon::reclaim_amount(const cgroup::MemoryStats& stats) const {
+uint64_t Daemon::reclaim_amount(const core::MemoryStats& stats) const {
   // force_empty (v1) takes no amount. On v2 the default mirrors it: all of the counted cache
   // (without shmem when it is excluded: asking for it only makes memory.reclaim work harder).
   const uint64_t counted = core::counted_cache_bytes(stats, config_.policy);
@@ -275,7 +275,7 @@ uint64_t Daemon::reclaim_amount(const cgroup::MemoryStats& stats) const {
 }
 
 void Daemon::dispatch(size_t index, const core::Decision& decision) {
-  cgroup::LeafSample& s = samples_[index];
+  core::LeafSample& s = samples_[index];
   const LeafInfo li = info(s.name);
   const uint64_t cache = s.stats->cache_bytes;
   const uint64_t amount = reclaim_amount(*s.stats);
@@ -468,7 +468,7 @@ bool Daemon::wait_until(core::TimePoint deadline) {
 void Daemon::watch_levels(const core::TickResult& r) {
   pending_.clear();
   for (size_t i = 0; i < samples_.size(); ++i) {
-    const cgroup::LeafSample& s = samples_[i];
+    const core::LeafSample& s = samples_[i];
     const std::optional<uint64_t>& threshold = r.decisions[i].threshold_bytes;
     if (s.stats && threshold && !events_->renew(s.inode, *threshold, static_cast<uint32_t>(i))) {
       pending_.push_back({s.inode, *threshold, static_cast<uint32_t>(i)});
@@ -493,7 +493,7 @@ bool Daemon::register_one() {
   if (p.index >= samples_.size() || samples_[p.index].inode != p.inode) {
     return true;
   }
-  const cgroup::LeafSample& s = samples_[p.index];
+  const core::LeafSample& s = samples_[p.index];
   if (events_->size() >= watch_budget_) {
     // The other half of the descriptors belongs to the scanner, the reclaims and the listener.
     warn_unwatched(s, "the " + std::to_string(watch_budget_) +
@@ -513,7 +513,7 @@ bool Daemon::register_one() {
   return true;
 }
 
-void Daemon::warn_unwatched(const cgroup::LeafSample& s, const std::string& why) {
+void Daemon::warn_unwatched(const core::LeafSample& s, const std::string& why) {
   if (events_warned_) {
     return;
   }
@@ -522,7 +522,7 @@ void Daemon::warn_unwatched(const cgroup::LeafSample& s, const std::string& why)
             why +
                 "; leaves that cannot be watched between scans are checked at each scan only "
                 "(logged once)",
-            {{"cgroup", s.name.view()}, {"error", why}});
+            {{"cgroup", s.name}, {"error", why}});
 }
 
 void Daemon::remap_rechecks() {
@@ -568,7 +568,7 @@ void Daemon::run_due_rechecks() {
 }
 
 void Daemon::check_leaf(size_t index) {
-  cgroup::LeafSample& s = samples_[index];
+  core::LeafSample& s = samples_[index];
   auto dir = scanner_.leaf_dir().open(s.name, s.inode);
   if (!dir) {
     return;  // gone: the next scan says so
@@ -595,10 +595,10 @@ void Daemon::check_leaf(size_t index) {
       const uint64_t level =
           *d->threshold_bytes + std::min(other, UINT64_MAX - *d->threshold_bytes);
       log_event(Level::debug, "notify_level",
-                s.name.str() + ": usage " + format_bytes(*usage) +
+                s.name + ": usage " + format_bytes(*usage) +
                     " crossed its level with cache " + format_bytes(counted) + "; next level " +
                     format_bytes(level),
-                {{"cgroup", s.name.view()},
+                {{"cgroup", s.name},
                  {"usage_bytes", *usage},
                  {"cache_bytes", counted},
                  {"level_bytes", level}});

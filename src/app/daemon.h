@@ -45,7 +45,7 @@ class Daemon {
   void scan();
   void log_changes(const core::TickResult& r);
   void dispatch(size_t index, const core::Decision& decision);
-  uint64_t reclaim_amount(const cgroup::MemoryStats& stats) const;
+  uint64_t reclaim_amount(const core::MemoryStats& stats) const;
   void collect_finished();
   void log_backoff(const core::ReclaimOutcome& o, const LeafInfo& li, const core::BackoffChange& b);
   // Sleeps until `deadline`, handling finished reclaims. False when a stop signal arrived.
@@ -57,7 +57,7 @@ class Daemon {
   void watch_levels(const core::TickResult& r);
   // Registers one pending leaf; false when none is left.
   bool register_one();
-  void warn_unwatched(const cgroup::LeafSample& s, const std::string& why);
+  void warn_unwatched(const core::LeafSample& s, const std::string& why);
   // A rescan may move a leaf to another index: points each recheck at its leaf again.
   void remap_rechecks();
   void handle_events();
@@ -76,7 +76,7 @@ class Daemon {
   Telemetry telemetry_;
   // v2 kernels before 5.19 have no memory.reclaim: the daemon then only watches.
   bool can_reclaim_ = true;
-  std::vector<cgroup::LeafSample> samples_;
+  std::vector<core::LeafSample> samples_;
   bool first_scan_ = true;
   std::vector<obs::ReportRow> report_;  // --once only
 

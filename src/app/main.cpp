@@ -1,5 +1,3 @@
-#include <malloc.h>
-
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -16,13 +14,6 @@ namespace {
 
 constexpr int kExitFatal = 1;
 constexpr int kExitUsage = 2;
-
-// glibc serves blocks of at least the mmap threshold with their own mapping, given back when
-// freed, but raises the threshold to the size of every such block freed: once the scan's vectors
-// have grown a few times, the per-scan ones (a decision per leaf: 0.4 MiB at 10,000 leaves) are
-// carved from the heap, whose pages then stay resident between scans. Setting the threshold (to
-// its default value) stops the raise.
-constexpr int kMmapThresholdBytes = 128 * 1024;
 
 // An error that ends the daemon, on stderr whatever the log level: with the JSON log format one
 // line like every other event (`usage_error` or `fatal_error`), else plain text.
@@ -48,7 +39,6 @@ int main(int argc, char** argv) {
   using namespace cgmm;
   // Text until the configuration says otherwise.
   obs::LogFormat log_format = obs::LogFormat::kText;
-  ::mallopt(M_MMAP_THRESHOLD, kMmapThresholdBytes);
   try {
     auto parsed = app::parse_config(argc, argv);
     if (const int* code = std::get_if<int>(&parsed)) {

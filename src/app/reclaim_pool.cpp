@@ -125,7 +125,7 @@ core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
       out.error = e.describe(job.name);
     }
   } else {
-    out.result = *status == cgroup::ReclaimStatus::kPartial ? Result::kPartial : Result::kDone;
+    out.result = *status;
   }
   if (out.result == Result::kDone || out.result == Result::kPartial ||
       out.result == Result::kFailed) {

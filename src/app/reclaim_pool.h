@@ -13,7 +13,6 @@
 
 #include "cgroup/fd.h"
 #include "cgroup/leaf_dir.h"
-#include "cgroup/leaf_name.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/reclaim.h"
 #include "core/reclaim_outcome.h"
@@ -21,7 +20,7 @@
 namespace cgmm::app {
 
 struct ReclaimJob {
-  cgroup::LeafName name;
+  std::string name;
   uint64_t inode = 0;
   // Opens the leaf's directory, checked to be this very incarnation (name and inode).
   cgroup::LeafDir dir;

@@ -21,7 +21,7 @@ namespace cgmm::cgroup {
 
 // One directory of the tree. The scanner's own state; samples share only its name.
 struct LeafScanner::Node {
-  LeafName path;  // the cgroup's name, "<parent name>/<path below it>"; the parent's own name
+  std::string path;  // the cgroup's name, "<parent name>/<path below it>"; the parent's own name
   uint64_t inode = 0;
   Node* up = nullptr;
   int wd = -1;        // inotify watch, or -1: listed on every scan
@@ -32,7 +32,7 @@ struct LeafScanner::Node {
   CompactVector<std::unique_ptr<Node>> children;
 
   // The path component; empty for the parent.
-  std::string_view name() const { return path.view().substr(base); }
+  std::string_view name() const { return std::string_view(path).substr(base); }
 };
 
 namespace {
@@ -114,7 +114,7 @@ IoStatus read_whole(int fd, const char* name, std::string& buf) {
   return pread_all(fd, name, buf);
 }
 
-IoResult<MemoryStats> stats_from_text(const std::string& text, Version version,
+IoResult<core::MemoryStats> stats_from_text(const std::string& text, Version version,
                                       std::optional<uint64_t> v2_limit) {
   auto stats = parse_memory_stat(text, version);
   if (!stats) {
@@ -173,8 +173,6 @@ size_t raise_fd_limit() {
 
 LeafScanner::LeafScanner(const Parent& parent, LeafScanOptions options)
     : parent_(parent), options_(options) {
-  // A node per cgroup: 56 bytes are a 64-byte malloc chunk; a std::vector of children made it 80.
-  static_assert(sizeof(Node) <= 56);
   const size_t limit = raise_fd_limit();
   counters_.fd_budget = limit > options_.fd_reserve ? limit - options_.fd_reserve : 0;
   reserve_fd_table(parent_.fd.get(), std::min(counters_.fd_budget, kInitialFdTable));
@@ -192,7 +190,7 @@ LeafScanner::LeafScanner(const Parent& parent, LeafScanOptions options)
 
 LeafScanner::~LeafScanner() = default;
 
-void LeafScanner::scan(std::vector<LeafSample>& out) {
+void LeafScanner::scan(std::vector<core::LeafSample>& out) {
   ++counters_.scans;
   if (!root_) {
     struct stat st {};
@@ -201,7 +199,7 @@ void LeafScanner::scan(std::vector<LeafSample>& out) {
       return;
     }
     root_ = std::make_unique<Node>();
-    root_->path = LeafName(parent_.name);
+    root_->path = parent_.name;
     root_->base = static_cast<uint16_t>(root_->path.size());
     root_->inode = st.st_ino;
     ++counters_.dirs;
@@ -339,7 +337,7 @@ std::unique_ptr<LeafScanner::Node> LeafScanner::make_child(Node& up, const std::
     return nullptr;
   }
   auto node = std::make_unique<Node>();
-  node->path = LeafName(up.path, name);
+  node->path = up.path + "/" + name;
   node->base = static_cast<uint16_t>(up.path.size() + 1);
   node->inode = st.st_ino;
   node->up = &up;
@@ -428,7 +426,7 @@ void LeafScanner::release(Node& node) {
   --counters_.dirs;
 }
 
-void LeafScanner::emit(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count) {
+void LeafScanner::emit(Node& node, Limit limit, std::vector<core::LeafSample>& out, size_t& count) {
   if (node.wd < 0 && node.depth < kMaxDepth && !walked_) {
     // Not watched: list it now to see changes.
     if (auto dir = open_node_dir(node)) {
@@ -448,7 +446,7 @@ void LeafScanner::emit(Node& node, Limit limit, std::vector<LeafSample>& out, si
   }
 }
 
-void LeafScanner::sample(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count) {
+void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>& out, size_t& count) {
   IoStatus read = Ok{};
   if (node.stat) {
     read = read_whole(node.stat.get(), files::kMemoryStat, buf_);
@@ -467,8 +465,8 @@ void LeafScanner::sample(Node& node, Limit limit, std::vector<LeafSample>& out, 
       }
     }
   }
-  IoResult<MemoryStats> stats =
-      read ? stats_from_text(buf_, parent_.version, limit) : IoResult<MemoryStats>(read.error());
+  IoResult<core::MemoryStats> stats =
+      read ? stats_from_text(buf_, parent_.version, limit) : IoResult<core::MemoryStats>(read.error());
   if (!stats && stats.error().vanished()) {
     return;
   }
@@ -476,22 +474,22 @@ void LeafScanner::sample(Node& node, Limit limit, std::vector<LeafSample>& out, 
     out.emplace_back();
   }
   // Samples are assigned in place: a leaf seen again keeps its name without touching the count.
-  LeafSample& s = out[count++];
-  if (!s.name.same(node.path)) {
+  core::LeafSample& s = out[count++];
+  if (s.name != node.path) {
     s.name = node.path;
   }
   s.inode = node.inode;
   if (stats) {
     s.stats = *stats;
-    s.error.reset();
+    s.error.clear();
   } else {
     s.stats.reset();
-    s.error = stats.error();
+    s.error = stats.error().describe(node.path);
   }
 }
 
 IoResult<Fd> LeafScanner::open_node_dir(const Node& node) const {
-  const std::string_view path = node.path.view();
+  const std::string_view path = node.path;
   const size_t skip = parent_.name.size() + 1;
   return open_dir_beneath(root_fd_->get(), path.size() > skip ? path.substr(skip) : ".");
 }
@@ -545,7 +543,7 @@ void LeafScanner::drop(Fd& slot) {
   }
 }
 
-IoResult<MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
+IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
                                       std::string& buf) {
   Fd fd(open_file_at(dir_fd, files::kMemoryStat));
   if (!fd) {

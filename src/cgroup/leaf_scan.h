@@ -6,29 +6,19 @@
 #include <string>
 #include <vector>
 
-#include "cgroup/boxed_optional.h"
 #include "cgroup/fd.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_dir.h"
-#include "cgroup/leaf_name.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
 #include "cgroup/watch_table.h"
+#include "core/leaf_sample.h"
 
 namespace cgmm::cgroup {
 
-// One leaf cgroup as seen by one scan. LeafScanner::leaf_dir() opens its directory.
-struct LeafSample {
-  LeafName name;       // "<parent name>/<path below the parent>", or the parent's name
-  uint64_t inode = 0;  // with the name, identifies one incarnation of the cgroup
-  std::optional<MemoryStats> stats;
-  BoxedOptional<IoError> error;  // set when stats could not be read (never for a vanished leaf)
-};
-static_assert(sizeof(LeafSample) <= 64, "a scan holds one sample per leaf");
-
 // Reads one leaf's memory.stat through its directory fd, using `buf` as scratch space. On v2 the
 // limit is not part of memory.stat: `v2_limit` is the effective limit found by the walk.
-IoResult<MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
+IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
                                       std::string& buf);
 
 // Reads one leaf's memory usage (v1 memory.usage_in_bytes, v2 memory.current) through its
@@ -79,7 +69,7 @@ class LeafScanner {
   LeafScanner& operator=(const LeafScanner&) = delete;
 
   // Replaces `out` with this scan's leaves, in a stable (directory) order.
-  void scan(std::vector<LeafSample>& out);
+  void scan(std::vector<core::LeafSample>& out);
 
   const LeafScanCounters& counters() const { return counters_; }
   // Opens a sample's directory by its name and inode, for writing its reclaim file; copies of it
@@ -96,8 +86,8 @@ class LeafScanner {
   std::unique_ptr<Node> make_child(Node& up, const std::string& name, int up_fd);
   void watch(Node& node, int dir_fd);
   void release(Node& node);
-  void emit(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count);
-  void sample(Node& node, Limit limit, std::vector<LeafSample>& out, size_t& count);
+  void emit(Node& node, Limit limit, std::vector<core::LeafSample>& out, size_t& count);
+  void sample(Node& node, Limit limit, std::vector<core::LeafSample>& out, size_t& count);
   IoResult<Fd> open_node_dir(const Node& node) const;
   IoResult<Fd> open_file(const Node& node, const char* file);
   Limit own_limit(Node& node);

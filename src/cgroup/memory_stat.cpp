@@ -31,14 +31,14 @@ std::string_view trim_end(std::string_view text) {
 
 }  // namespace
 
-std::optional<MemoryStats> parse_memory_stat(std::string_view text, Version version) {
+std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Version version) {
   const std::string_view cache_key = version == Version::kV1 ? "cache" : "file";
   constexpr std::string_view kShmem = "shmem";
   constexpr std::string_view kLimit = "hierarchical_memory_limit";
   // v2 has no limit in memory.stat, so only two keys are needed there.
   const int needed = version == Version::kV1 ? 3 : 2;
 
-  MemoryStats stats;
+  core::MemoryStats stats;
   bool have_cache = false;
   int seen = 0;
   while (!text.empty() && seen < needed) {

@@ -4,23 +4,11 @@
 #include <optional>
 #include <string_view>
 
+#include "core/leaf_sample.h"
+
 namespace cgmm::cgroup {
 
 enum class Version { kV1, kV2 };
-
-// What the daemon needs from one cgroup's memory.stat, in bytes.
-struct MemoryStats {
-  // Page cache charged to the cgroup: v1 `cache`, v2 `file`. Includes shmem/tmpfs.
-  uint64_t cache_bytes = 0;
-  // The shmem/tmpfs part of the cache, which reclaim cannot free without swap.
-  uint64_t shmem_bytes = 0;
-  // The effective limit: v1 `hierarchical_memory_limit` (the smallest limit on the path to the
-  // root); v2 the smallest memory.max of the cgroup and its ancestors, filled in by the caller.
-  // Empty when there is none.
-  std::optional<uint64_t> limit_bytes;
-
-  bool operator==(const MemoryStats&) const = default;
-};
 
 // The kernel reports "no limit" as PAGE_COUNTER_MAX pages (9223372036854771712 with 4 KiB
 // pages, less with larger pages). Anything at or above 4 EiB is treated as no limit.
@@ -28,7 +16,7 @@ inline constexpr uint64_t kNoLimitFloor = uint64_t{1} << 62;
 
 // Parses memory.stat text. Tolerant of what kernels do: unknown keys and malformed lines are
 // skipped, and parsing stops once every needed key is seen. Empty when the cache key is missing.
-std::optional<MemoryStats> parse_memory_stat(std::string_view text, Version version);
+std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Version version);
 
 // Parses a v2 limit file (memory.max): a byte count, or "max" for none. Empty optional inside
 // means "max"; an empty outer optional means the text is not a limit.

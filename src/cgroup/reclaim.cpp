@@ -7,13 +7,13 @@
 
 namespace cgmm::cgroup {
 
-IoResult<ReclaimStatus> Reclaimer::reclaim(int dir_fd, uint64_t target_bytes) {
+IoResult<core::ReclaimResult> Reclaimer::reclaim(int dir_fd, uint64_t target_bytes) {
   if (version_ == Version::kV1) {
     auto st = write_file_at(dir_fd, files::kForceEmpty, "0");
     if (!st) {
       return st.error();
     }
-    return ReclaimStatus::kDone;
+    return core::ReclaimResult::kDone;
   }
 
   const std::string amount = std::to_string(target_bytes);
@@ -31,11 +31,11 @@ IoResult<ReclaimStatus> Reclaimer::reclaim(int dir_fd, uint64_t target_bytes) {
   }
   if (!st) {
     if (st.error().err == EAGAIN) {
-      return ReclaimStatus::kPartial;
+      return core::ReclaimResult::kPartial;
     }
     return st.error();
   }
-  return ReclaimStatus::kDone;
+  return core::ReclaimResult::kDone;
 }
 
 }  // namespace cgmm::cgroup

@@ -5,14 +5,9 @@
 
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
+#include "core/reclaim_outcome.h"
 
 namespace cgmm::cgroup {
-
-// What a reclaim write achieved, as far as the kernel says.
-enum class ReclaimStatus {
-  kDone,     // the kernel reclaimed what was asked (v1: all it could)
-  kPartial,  // v2 EAGAIN: less than asked was reclaimed; not an error
-};
 
 // Asks the kernel to reclaim a cgroup's page cache. Thread-safe: reclaims of different cgroups
 // run concurrently on the reclaim workers.
@@ -25,7 +20,8 @@ class Reclaimer {
   // reclaimed; kernels before 6.11 reject the argument with EINVAL, after which the plain amount is
   // written for the rest of the run. Blocks while the kernel reclaims; a signal interrupts it
   // with EINTR.
-  IoResult<ReclaimStatus> reclaim(int dir_fd, uint64_t target_bytes);
+  // Answers kDone or kPartial (v2 EAGAIN: less than asked was reclaimed).
+  IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t target_bytes);
 
   // False once a kernel has rejected "swappiness=" (v2).
   bool swappiness_supported() const { return swappiness_ok_.load(std::memory_order_relaxed); }

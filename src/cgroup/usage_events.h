@@ -55,7 +55,6 @@ class UsageEvents final : public LevelWatch {
     }
     static constexpr uint32_t kRenewed = 1U << 31;
   };
-  static_assert(sizeof(Watch) == 32);
 
   std::vector<Watch>::iterator find(uint64_t key);
 

@@ -43,7 +43,6 @@ class UsagePoll final : public LevelWatch {
     bool armed = true;  // false from a report until the usage is seen under the level again
     bool renewed = true;
   };
-  static_assert(sizeof(Watch) == 48);
   Watch* find(uint64_t key);
 
   std::vector<Watch> watches_;  // sorted by key

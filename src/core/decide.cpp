@@ -4,7 +4,7 @@
 
 namespace cgmm::core {
 
-uint64_t counted_cache_bytes(const cgroup::MemoryStats& stats, const Policy& policy) {
+uint64_t counted_cache_bytes(const MemoryStats& stats, const Policy& policy) {
   if (!policy.exclude_shmem) {
     return stats.cache_bytes;
   }
@@ -27,7 +27,7 @@ Duration reclaim_wait(const Policy& policy, const LeafState& state) {
   return policy.cooldown * backoff_factor(state.futile_streak);
 }
 
-Decision decide(const cgroup::MemoryStats& stats, const Policy& policy, const LeafState& state,
+Decision decide(const MemoryStats& stats, const Policy& policy, const LeafState& state,
                 TimePoint now) {
   Decision d;
   d.threshold_bytes = policy.threshold.bytes_for(stats.limit_bytes);

@@ -3,7 +3,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "cgroup/memory_stat.h"
+#include "core/leaf_sample.h"
 #include "core/clock.h"
 #include "core/units.h"
 
@@ -45,7 +45,7 @@ struct Policy {
 };
 
 // The cache compared with the threshold: all of it, or without shmem with exclude_shmem.
-uint64_t counted_cache_bytes(const cgroup::MemoryStats& stats, const Policy& policy);
+uint64_t counted_cache_bytes(const MemoryStats& stats, const Policy& policy);
 
 // A reclaim is futile when it freed under a tenth of what it targeted: the cache is then most
 // likely shmem/tmpfs, which reclaim cannot free without swap.
@@ -65,7 +65,7 @@ Duration reclaim_wait(const Policy& policy, const LeafState& state);
 // The whole rule: reclaim when the counted cache is strictly above the threshold, no reclaim of
 // this cgroup is running, and none started less than reclaim_wait ago (the cooldown, longer in
 // backoff). Pure.
-Decision decide(const cgroup::MemoryStats& stats, const Policy& policy, const LeafState& state,
+Decision decide(const MemoryStats& stats, const Policy& policy, const LeafState& state,
                 TimePoint now);
 
 // "reclaim", "below threshold", ...

@@ -2,7 +2,7 @@
 
 namespace cgmm::core {
 
-const char* to_string(ReclaimOutcome::Result result) {
+const char* to_string(ReclaimResult result) {
   switch (result) {
     case ReclaimOutcome::Result::kDone:
       return "done";

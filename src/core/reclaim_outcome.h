@@ -4,22 +4,23 @@
 #include <optional>
 #include <string>
 
-#include "cgroup/leaf_name.h"
 #include "core/units.h"
 
 namespace cgmm::core {
 
 // How one reclaim of one cgroup ended.
-struct ReclaimOutcome {
-  enum class Result {
-    kDone,         // the kernel reclaimed what was asked
-    kPartial,      // v2: the kernel reclaimed less than asked (EAGAIN)
-    kFailed,       // the write failed; `error` says why
-    kVanished,     // the cgroup was removed meanwhile
-    kInterrupted,  // shutdown interrupted it
-  };
+enum class ReclaimResult {
+  kDone,         // the kernel reclaimed what was asked (v1: all it could)
+  kPartial,      // v2: the kernel reclaimed less than asked (EAGAIN); not an error
+  kFailed,       // the write failed; `error` says why
+  kVanished,     // the cgroup was removed meanwhile
+  kInterrupted,  // shutdown interrupted it
+};
 
-  cgroup::LeafName name;
+struct ReclaimOutcome {
+  using Result = ReclaimResult;
+
+  std::string name;
   uint64_t inode = 0;
   Result result = Result::kDone;
   uint64_t cache_before_bytes = 0;
@@ -39,6 +40,6 @@ struct ReclaimOutcome {
   }
 };
 
-const char* to_string(ReclaimOutcome::Result result);
+const char* to_string(ReclaimResult result);
 
 }  // namespace cgmm::core

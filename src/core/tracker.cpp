@@ -2,12 +2,12 @@
 
 namespace cgmm::core {
 
-TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoint now) {
+TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) {
   ++scan_;
   TickResult r;
   r.decisions.resize(samples.size());
   for (size_t i = 0; i < samples.size(); ++i) {
-    const cgroup::LeafSample& s = samples[i];
+    const LeafSample& s = samples[i];
     auto [it, inserted] = leaves_.try_emplace(s.inode);
     Entry& e = it->second;
     if (!inserted && e.name != s.name) {
@@ -18,8 +18,6 @@ TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoi
     if (inserted) {
       e.name = s.name;
       r.appeared.push_back(i);
-    } else if (!e.name.same(s.name)) {
-      e.name = s.name;  // the same text: share the scanner's copy
     }
     e.seen = scan_;
 
@@ -48,7 +46,7 @@ TickResult Tracker::observe(std::span<const cgroup::LeafSample> samples, TimePoi
   return r;
 }
 
-Decision Tracker::judge(Entry& entry, const cgroup::MemoryStats& stats, TimePoint now) {
+Decision Tracker::judge(Entry& entry, const MemoryStats& stats, TimePoint now) {
   Decision d = decide(stats, policy_, entry.state, now);
   if (d.action == Action::kReclaim) {
     entry.state.last_reclaim = now;
@@ -57,7 +55,7 @@ Decision Tracker::judge(Entry& entry, const cgroup::MemoryStats& stats, TimePoin
   return d;
 }
 
-std::optional<Decision> Tracker::check(const cgroup::LeafSample& sample, TimePoint now) {
+std::optional<Decision> Tracker::check(const LeafSample& sample, TimePoint now) {
   auto it = leaves_.find(sample.inode);
   if (it == leaves_.end() || it->second.name != sample.name || !sample.stats) {
     return std::nullopt;

@@ -7,7 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "cgroup/leaf_scan.h"
+#include "core/leaf_sample.h"
 #include "core/clock.h"
 #include "core/decide.h"
 #include "core/reclaim_outcome.h"
@@ -17,7 +17,7 @@ namespace cgmm::core {
 // What changed in one scan, for logging and acting. Indexes refer to the scan's samples.
 struct TickResult {
   std::vector<size_t> appeared;
-  std::vector<cgroup::LeafName> vanished;
+  std::vector<std::string> vanished;
   std::vector<size_t> error_started;  // first failure of a streak: log it once
   std::vector<size_t> error_cleared;  // read fine again after a streak
   std::vector<Decision> decisions;    // one per sample; kNone where stats could not be read
@@ -46,12 +46,12 @@ class Tracker {
   // is ever in flight.
   Tracker(Policy policy, bool dry_run) : policy_(policy), dry_run_(dry_run) {}
 
-  TickResult observe(std::span<const cgroup::LeafSample> samples, TimePoint now);
+  TickResult observe(std::span<const LeafSample> samples, TimePoint now);
 
   // Decides one leaf between scans, on fresh stats (a kernel notification said its usage crossed
   // its level, or its cooldown ended). A leaf no scan has seen, or another incarnation of it, is
   // left to the next scan: empty.
-  std::optional<Decision> check(const cgroup::LeafSample& sample, TimePoint now);
+  std::optional<Decision> check(const LeafSample& sample, TimePoint now);
 
   // A reclaim decided for this leaf will not run (dry run, no memory.reclaim): nothing is in
   // flight, and the backoff is unchanged.
@@ -68,17 +68,17 @@ class Tracker {
 
  private:
   struct Entry {
-    cgroup::LeafName name;
-    uint32_t seen = 0;  // the scan that last saw it (32 bits keep an entry in 40 bytes)
+    std::string name;
+    uint64_t seen = 0;  // the scan that last saw it
     bool failing = false;
     LeafState state;
   };
 
-  Decision judge(Entry& entry, const cgroup::MemoryStats& stats, TimePoint now);
+  Decision judge(Entry& entry, const MemoryStats& stats, TimePoint now);
 
   Policy policy_;
   bool dry_run_;
-  uint32_t scan_ = 0;  // wraps after 1,300 years of 10 s scans; only equality is used
+  uint64_t scan_ = 0;
   std::unordered_map<uint64_t, Entry> leaves_;  // by inode
 };
 

@@ -53,7 +53,7 @@ void DaemonMetrics::record_error(std::string_view kind) {
   errors_.with(kind).inc();
 }
 
-void DaemonMetrics::record_reclaim(const cgroup::LeafName& leaf, std::string_view result,
+void DaemonMetrics::record_reclaim(const std::string& leaf, std::string_view result,
                                    std::uint64_t bytes, std::chrono::duration<double> duration,
                                    std::chrono::system_clock::time_point at) {
   reclaims_.with(result).inc();
@@ -63,7 +63,7 @@ void DaemonMetrics::record_reclaim(const cgroup::LeafName& leaf, std::string_vie
   leaves_series_.update(leaf, [&](auto& values) { values[kLastReclaim] = since_epoch.count(); });
 }
 
-void DaemonMetrics::set_leaf(const cgroup::LeafName& leaf, std::uint64_t cache_bytes,
+void DaemonMetrics::set_leaf(const std::string& leaf, std::uint64_t cache_bytes,
                              std::optional<std::uint64_t> limit_bytes,
                              std::optional<std::uint64_t> threshold_bytes) {
   const auto value = [](std::optional<std::uint64_t> v) {

@@ -8,7 +8,6 @@
 #include <string>
 #include <string_view>
 
-#include "cgroup/leaf_name.h"
 #include "obs/leaf_series.h"
 #include "obs/metrics.h"
 
@@ -25,13 +24,13 @@ class DaemonMetrics {
   void record_error(std::string_view kind);
 
   // `result` is a short fixed word (e.g. "ok", "partial", "failed"); `at` is when it finished.
-  void record_reclaim(const cgroup::LeafName& leaf, std::string_view result, std::uint64_t bytes,
+  void record_reclaim(const std::string& leaf, std::string_view result, std::uint64_t bytes,
                       std::chrono::duration<double> duration,
                       std::chrono::system_clock::time_point at);
 
   // A leaf without a limit (nullopt) has no leaf_limit_bytes series; one without a threshold (a
   // percentage of no limit) has no leaf_threshold_bytes series.
-  void set_leaf(const cgroup::LeafName& leaf, std::uint64_t cache_bytes,
+  void set_leaf(const std::string& leaf, std::uint64_t cache_bytes,
                 std::optional<std::uint64_t> limit_bytes,
                 std::optional<std::uint64_t> threshold_bytes);
 

@@ -11,7 +11,6 @@
 #include <string_view>
 #include <vector>
 
-#include "cgroup/leaf_name.h"
 #include "obs/metrics.h"
 
 namespace cgmm::obs {
@@ -48,16 +47,16 @@ class LeafSeries final : public FamilyBase {
   // Runs `update(values)` on the leaf's row (created with no series); a row left with no series
   // is removed.
   template <class Update>
-  void update(const cgroup::LeafName& leaf, Update&& update) {
+  void update(std::string_view leaf, Update&& update) {
     const std::lock_guard lock(mutex_);
-    std::size_t slot = find_slot(leaf.view());
+    std::size_t slot = find_slot(leaf);
     if (index_[slot] == kEmpty) {
       if (2 * (rows_.size() + 1) > index_.size()) {
         rehash(2 * index_.size());
-        slot = find_slot(leaf.view());
+        slot = find_slot(leaf);
       }
       index_[slot] = static_cast<std::uint32_t>(rows_.size());
-      Row& row = rows_.emplace_back(Row{leaf, {}});
+      Row& row = rows_.emplace_back(Row{std::string(leaf), {}});
       row.values.fill(kNone);
     }
     Values& values = rows_[index_[slot]].values;
@@ -72,7 +71,7 @@ class LeafSeries final : public FamilyBase {
     const std::lock_guard lock(mutex_);
     std::size_t removed = 0;
     for (std::size_t i = 0; i < rows_.size();) {
-      if (gone(rows_[i].name.view())) {
+      if (gone(rows_[i].name)) {
         erase_row(i);  // the last row moves into i
         ++removed;
       } else {
@@ -100,7 +99,7 @@ class LeafSeries final : public FamilyBase {
     for (std::size_t g = 0; g < N; ++g) {
       bool header = false;
       for (const Row& row : rows_) {
-        const std::string_view cgroup = row.name.view();
+        const std::string_view cgroup = row.name;
         if (std::isnan(row.values[g])) {
           continue;
         }
@@ -121,7 +120,7 @@ class LeafSeries final : public FamilyBase {
 
  private:
   struct Row {
-    cgroup::LeafName name;
+    std::string name;
     Values values;
   };
   static constexpr std::uint32_t kEmpty = UINT32_MAX;
@@ -131,7 +130,7 @@ class LeafSeries final : public FamilyBase {
   std::size_t find_slot(std::string_view name) const {
     const std::size_t mask = index_.size() - 1;
     for (std::size_t s = std::hash<std::string_view>{}(name)&mask;; s = (s + 1) & mask) {
-      if (index_[s] == kEmpty || rows_[index_[s]].name.view() == name) {
+      if (index_[s] == kEmpty || rows_[index_[s]].name == name) {
         return s;
       }
     }
@@ -146,18 +145,18 @@ class LeafSeries final : public FamilyBase {
     index_.assign(size, kEmpty);
     index_.shrink_to_fit();
     for (std::size_t i = 0; i < rows_.size(); ++i) {
-      index_[find_slot(rows_[i].name.view())] = static_cast<std::uint32_t>(i);
+      index_[find_slot(rows_[i].name)] = static_cast<std::uint32_t>(i);
     }
   }
 
   // Removes row `i`; the last row takes its place.
   void erase_row(std::size_t i) {
     const std::size_t mask = index_.size() - 1;
-    std::size_t hole = find_slot(rows_[i].name.view());
+    std::size_t hole = find_slot(rows_[i].name);
     // Backward-shift deletion: move up every later entry of the probe run that may sit in the
     // hole, so lookups never stop early at it.
     for (std::size_t s = (hole + 1) & mask; index_[s] != kEmpty; s = (s + 1) & mask) {
-      const std::size_t home = std::hash<std::string_view>{}(rows_[index_[s]].name.view()) & mask;
+      const std::size_t home = std::hash<std::string_view>{}(rows_[index_[s]].name) & mask;
       if (((s - home) & mask) >= ((s - hole) & mask)) {
         index_[hole] = index_[s];
         hole = s;
@@ -166,7 +165,7 @@ class LeafSeries final : public FamilyBase {
     index_[hole] = kEmpty;
     const std::size_t last = rows_.size() - 1;
     if (i != last) {
-      index_[find_slot(rows_[last].name.view())] = static_cast<std::uint32_t>(i);
+      index_[find_slot(rows_[last].name)] = static_cast<std::uint32_t>(i);
       rows_[i] = std::move(rows_[last]);
     }
     rows_.pop_back();

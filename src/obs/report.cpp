@@ -47,7 +47,7 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
     Line l;
     l[0] = row.display.empty() ? row.name : row.display;
     if (row.stats) {
-      const cgroup::MemoryStats& s = *row.stats;
+      const core::MemoryStats& s = *row.stats;
       l[1] = format_bytes(s.cache_bytes);
       l[2] = s.limit_bytes ? format_bytes(*s.limit_bytes) : "none";
       l[3] = row.decision.threshold_bytes ? format_bytes(*row.decision.threshold_bytes) : "-";

@@ -18,7 +18,7 @@ struct ReportRow {
   std::string pod_uid;
   std::string container_id;
   std::string qos;
-  std::optional<cgroup::MemoryStats> stats;  // empty when memory.stat could not be read
+  std::optional<core::MemoryStats> stats;  // empty when memory.stat could not be read
   std::string error;
   core::Decision decision;
   std::optional<core::ReclaimOutcome> outcome;  // when a reclaim ran

@@ -35,7 +35,7 @@ TEST(IoErrors, V2EagainIsAPartialReclaimNotAnError) {
   Parent p = t.parent("c", Version::kV2);
   const int code = testing::with_write_errno(EAGAIN, [&] {
     auto st = Reclaimer(Version::kV2).reclaim(p.fd.get(), 1 << 20);
-    return st.ok() && *st == ReclaimStatus::kPartial ? 0 : 1;
+    return st.ok() && *st == core::ReclaimResult::kPartial ? 0 : 1;
   });
   EXPECT_EQ(code, 0);
 }

@@ -14,7 +14,7 @@ TEST(Reclaimer, V1WritesZeroToForceEmpty) {
   Reclaimer r(Version::kV1);
   auto st = r.reclaim(p.fd.get(), 12345);
   ASSERT_TRUE(st.ok());
-  EXPECT_EQ(*st, ReclaimStatus::kDone);
+  EXPECT_EQ(*st, core::ReclaimResult::kDone);
   EXPECT_EQ(t.read("c/memory.force_empty"), "0");
 }
 

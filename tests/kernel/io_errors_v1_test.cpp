@@ -116,7 +116,7 @@ TEST_F(IoErrorsV1, AReadOnlyMountOfTheHierarchyIsErofsForTheReclaimOnly) {
     if (!parent) {
       return 201;
     }
-    std::vector<cgroup::LeafSample> leaves;
+    std::vector<core::LeafSample> leaves;
     cgroup::LeafScanner scanner(*parent);
     scanner.scan(leaves);
     if (leaves.size() != 1 || !leaves[0].stats) {

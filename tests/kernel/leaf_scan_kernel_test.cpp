@@ -17,12 +17,12 @@ namespace {
 using ::testing::UnorderedElementsAre;
 
 std::map<std::string, uint64_t> leaves(cgroup::LeafScanner& scanner) {
-  std::vector<cgroup::LeafSample> out;
+  std::vector<core::LeafSample> out;
   scanner.scan(out);
   std::map<std::string, uint64_t> m;
   for (const auto& l : out) {
     EXPECT_TRUE(l.stats) << l.name;
-    m[l.name.str()] = l.inode;
+    m[l.name] = l.inode;
   }
   return m;
 }

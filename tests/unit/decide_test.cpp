@@ -11,8 +11,8 @@ using std::chrono::seconds;
 
 constexpr uint64_t kMiB = 1 << 20;
 
-cgroup::MemoryStats stats(uint64_t cache, std::optional<uint64_t> limit) {
-  cgroup::MemoryStats s;
+core::MemoryStats stats(uint64_t cache, std::optional<uint64_t> limit) {
+  core::MemoryStats s;
   s.cache_bytes = cache;
   s.limit_bytes = limit;
   return s;
@@ -91,7 +91,7 @@ TEST_F(DecideTest, NeverTwoReclaimsInFlight) {
 }
 
 TEST_F(DecideTest, ExcludeShmemCountsOnlyReclaimableCache) {
-  cgroup::MemoryStats s = stats(60 * kMiB, 100 * kMiB);
+  core::MemoryStats s = stats(60 * kMiB, 100 * kMiB);
   s.shmem_bytes = 50 * kMiB;
   Policy p = policy();
   EXPECT_EQ(decide(s, p, {}, clock_.now()).action, Action::kReclaim);
@@ -104,7 +104,7 @@ TEST_F(DecideTest, ExcludeShmemCountsOnlyReclaimableCache) {
 }
 
 TEST_F(DecideTest, ShmemLargerThanCacheCountsAsNothing) {
-  cgroup::MemoryStats s = stats(10 * kMiB, 100 * kMiB);
+  core::MemoryStats s = stats(10 * kMiB, 100 * kMiB);
   s.shmem_bytes = 20 * kMiB;  // read at different instants: tolerated
   Policy p = policy(Threshold::bytes(1));
   p.exclude_shmem = true;

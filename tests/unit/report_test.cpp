@@ -21,7 +21,7 @@ constexpr uint64_t kGiB = 1024 * kMiB;
 constexpr const char* kUid = "6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c";
 constexpr const char* kId = "91d0c4e8a2f60123456789abcdef0123456789abcdef0123456789abcdef0123";
 
-ReportRow row(std::string name, std::optional<cgroup::MemoryStats> stats, Decision decision) {
+ReportRow row(std::string name, std::optional<core::MemoryStats> stats, Decision decision) {
   ReportRow r;
   r.name = std::move(name);
   r.stats = stats;
@@ -31,7 +31,7 @@ ReportRow row(std::string name, std::optional<cgroup::MemoryStats> stats, Decisi
 
 ReportRow container(uint64_t cache, std::optional<uint64_t> limit, Decision decision) {
   ReportRow r = row(std::string("kubepods/burstable/pod") + kUid + "/" + kId,
-                    cgroup::MemoryStats{cache, 0, limit}, decision);
+                    core::MemoryStats{cache, 0, limit}, decision);
   r.display = std::string("pod ") + kUid + " container 91d0c4e8a2f6";
   r.pod_uid = kUid;
   r.container_id = kId;
@@ -72,8 +72,8 @@ std::string json_text(const std::vector<ReportRow>& rows, bool dry_run) {
 TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
   const std::vector<ReportRow> rows = {
       container(8 * kMiB + 100 * kKiB, 256 * kMiB, kBelow),
-      row("docker/web", cgroup::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
-      row("docker/batch", cgroup::MemoryStats{40 * kMiB, 0, std::nullopt}, kNoLimit),
+      row("docker/web", core::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
+      row("docker/batch", core::MemoryStats{40 * kMiB, 0, std::nullopt}, kNoLimit),
   };
   EXPECT_EQ(table(rows, true),
             "NAME                                                                CACHE      LIMIT  "
@@ -87,11 +87,11 @@ TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
 }
 
 TEST(ReportTable, EachActionSaysWhatHappened) {
-  ReportRow done = row("a/done", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  ReportRow done = row("a/done", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
   done.outcome = outcome(ReclaimOutcome::Result::kDone, 40 * kMiB, kMiB, 250ms);
-  ReportRow slow = row("a/slow", cgroup::MemoryStats{3 * kGiB, 0, std::nullopt}, kOver);
+  ReportRow slow = row("a/slow", core::MemoryStats{3 * kGiB, 0, std::nullopt}, kOver);
   slow.outcome = outcome(ReclaimOutcome::Result::kDone, 3 * kGiB, 512, 1500ms);
-  ReportRow failed = row("a/failed", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  ReportRow failed = row("a/failed", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
   failed.outcome =
       outcome(ReclaimOutcome::Result::kFailed, 40 * kMiB, std::nullopt, 5ms,
               "failed to write memory.force_empty of a/failed: Device or resource busy");
@@ -101,8 +101,8 @@ TEST(ReportTable, EachActionSaysWhatHappened) {
       done,
       slow,
       failed,
-      row("a/cooldown", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kCooldown),
-      row("a/running", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kRunning),
+      row("a/cooldown", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kCooldown),
+      row("a/running", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kRunning),
       error,
   };
   EXPECT_EQ(table(rows, false),
@@ -125,8 +125,8 @@ TEST(ReportTable, NoLeavesSaysSo) {
 TEST(ReportJson, DryRunDocumentExactly) {
   const std::vector<ReportRow> rows = {
       container(8 * kMiB, 256 * kMiB, kBelow),
-      row("docker/batch", cgroup::MemoryStats{40 * kMiB, 4096, std::nullopt}, kNoLimit),
-      row("docker/web", cgroup::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
+      row("docker/batch", core::MemoryStats{40 * kMiB, 4096, std::nullopt}, kNoLimit),
+      row("docker/web", core::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
   };
   EXPECT_EQ(json_text(rows, true), R"({
   "dry_run": true,
@@ -173,9 +173,9 @@ TEST(ReportJson, DryRunDocumentExactly) {
 }
 
 TEST(ReportJson, OutcomesAndErrorsExactly) {
-  ReportRow done = row("a/done", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  ReportRow done = row("a/done", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
   done.outcome = outcome(ReclaimOutcome::Result::kDone, 40 * kMiB, kMiB, 250ms);
-  ReportRow failed = row("a/failed", cgroup::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
+  ReportRow failed = row("a/failed", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
   failed.outcome = outcome(ReclaimOutcome::Result::kFailed, 40 * kMiB, std::nullopt, 5ms,
                            "failed to write memory.force_empty of a/failed: Device busy");
   ReportRow error = row("a/error", std::nullopt, Decision{});

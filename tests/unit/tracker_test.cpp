@@ -11,25 +11,25 @@ using std::chrono::seconds;
 
 constexpr uint64_t kMiB = 1 << 20;
 
-cgroup::LeafSample leaf(const std::string& name, uint64_t inode, uint64_t cache,
+core::LeafSample leaf(const std::string& name, uint64_t inode, uint64_t cache,
                         std::optional<uint64_t> limit = 100 * kMiB) {
-  cgroup::LeafSample s;
+  core::LeafSample s;
   s.name = name;
   s.inode = inode;
-  s.stats = cgroup::MemoryStats{cache, 0, limit};
+  s.stats = core::MemoryStats{cache, 0, limit};
   return s;
 }
 
-cgroup::LeafSample failing(const std::string& name, uint64_t inode) {
-  cgroup::LeafSample s;
+core::LeafSample failing(const std::string& name, uint64_t inode) {
+  core::LeafSample s;
   s.name = name;
   s.inode = inode;
-  s.error = cgroup::IoError{EACCES, "open", "memory.stat"};
+  s.error = "failed to open memory.stat of " + s.name + ": Permission denied";
   return s;
 }
 
-std::vector<cgroup::LeafSample> one(cgroup::LeafSample s) {
-  std::vector<cgroup::LeafSample> v;
+std::vector<core::LeafSample> one(core::LeafSample s) {
+  std::vector<core::LeafSample> v;
   v.push_back(std::move(s));
   return v;
 }
@@ -41,7 +41,7 @@ class TrackerTest : public ::testing::Test {
 };
 
 TEST_F(TrackerTest, ReportsAppearedAndVanished) {
-  std::vector<cgroup::LeafSample> both;
+  std::vector<core::LeafSample> both;
   both.push_back(leaf("p/a", 1, 0));
   both.push_back(leaf("p/b", 2, 0));
   TickResult r = tracker_.observe(both, clock_.now());
@@ -50,14 +50,14 @@ TEST_F(TrackerTest, ReportsAppearedAndVanished) {
 
   r = tracker_.observe(one(leaf("p/b", 2, 0)), clock_.now());
   EXPECT_TRUE(r.appeared.empty());
-  EXPECT_EQ(r.vanished, std::vector<cgroup::LeafName>{"p/a"});
+  EXPECT_EQ(r.vanished, std::vector<std::string>{"p/a"});
   EXPECT_EQ(tracker_.size(), 1u);
 }
 
 TEST_F(TrackerTest, SameNameNewInodeIsANewCgroup) {
   tracker_.observe(one(leaf("p/a", 1, 50 * kMiB)), clock_.now());  // reclaim starts
   TickResult r = tracker_.observe(one(leaf("p/a", 7, 50 * kMiB)), clock_.now());
-  EXPECT_EQ(r.vanished, std::vector<cgroup::LeafName>{"p/a"});
+  EXPECT_EQ(r.vanished, std::vector<std::string>{"p/a"});
   EXPECT_EQ(r.appeared, std::vector<size_t>{0});
   // The new cgroup has no history: no cooldown, nothing in flight.
   EXPECT_EQ(r.decisions[0].action, Action::kReclaim);

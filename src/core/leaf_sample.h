@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace cgmm::core {
+
+// What the daemon needs from one cgroup's memory.stat, in bytes.
+struct MemoryStats {
+  // Page cache charged to the cgroup: v1 `cache`, v2 `file`. Includes shmem/tmpfs.
+  uint64_t cache_bytes = 0;
+  // The shmem/tmpfs part of the cache, which reclaim cannot free without swap.
+  uint64_t shmem_bytes = 0;
+  // The effective limit: v1 `hierarchical_memory_limit` (the smallest limit on the path to the
+  // root); v2 the smallest memory.max of the cgroup and its ancestors, filled in by the scanner.
+  // Empty when there is none.
+  std::optional<uint64_t> limit_bytes;
+
+  bool operator==(const MemoryStats&) const = default;
+};
+
+// One leaf cgroup as seen by one scan.
+struct LeafSample {
+  std::string name;    // "<parent name>/<path below the parent>", or the parent's name
+  uint64_t inode = 0;  // with the name, identifies one incarnation of the cgroup
+  std::optional<MemoryStats> stats;
+  // Why stats could not be read ("failed to read memory.stat of <name>: <reason>"); empty when
+  // they were. A leaf that vanished is left out of the scan, never an error.
+  std::string error;
+};
+
+}  // namespace cgmm::core
