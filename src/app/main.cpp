@@ -8,12 +8,16 @@
 #include "app/daemon.h"
 #include "app/signals.h"
 #include "cgroup/hierarchy.h"
-#include "obs/log.h"
+#include "obs/events.h"
 
 namespace {
 
 constexpr int kExitFatal = 1;
 constexpr int kExitUsage = 2;
+
+// Force_empty can block for a long time on one cgroup; a few workers keep the others moving
+// without letting reclaim take over the node's CPUs.
+constexpr size_t kReclaimWorkers = 2;
 
 // An error that ends the daemon, on stderr whatever the log level: with the JSON log format one
 // line like every other event (`usage_error` or `fatal_error`), else plain text.
@@ -21,8 +25,11 @@ int exit_with(int code, const std::string& message, cgmm::obs::LogFormat format)
   using namespace cgmm;
   if (format == obs::LogFormat::kJson) {
     obs::setup_logging(obs::Level::err, format);
-    obs::log_event(obs::Level::err, code == kExitUsage ? "usage_error" : "fatal_error", message,
-                   {{"exit_code", code}});
+    if (code == kExitUsage) {
+      obs::emit<obs::UsageError>(message, code);
+    } else {
+      obs::emit<obs::FatalError>(message, code);
+    }
   } else if (code == kExitUsage) {
     std::fprintf(stderr,
                  "cgroup-memory-manager: %s\nRun 'cgroup-memory-manager --help' for usage.\n",
@@ -48,7 +55,7 @@ int main(int argc, char** argv) {
     log_format = config.log_format;
     obs::setup_logging(config.log_level, config.log_format);
     for (const std::string& w : config.warnings) {
-      obs::log_event(obs::Level::warn, "config_warning", w);
+      obs::emit<obs::ConfigWarning>(w);
     }
 
     auto opened = cgroup::open_parent(config.parent);
@@ -58,7 +65,10 @@ int main(int argc, char** argv) {
     // Before any thread starts, so that all of them have these blocked.
     app::SignalFd signals({SIGINT, SIGTERM});
     core::SteadyClock clock;
-    app::Daemon daemon(config, std::move(std::get<cgroup::Parent>(opened)), signals, clock);
+    app::PollWaiter waiter;
+    cgroup::Parent parent = std::move(std::get<cgroup::Parent>(opened));
+    app::ReclaimPool pool(kReclaimWorkers, parent.version);
+    app::Daemon daemon(config, std::move(parent), signals, clock, waiter, pool);
     return daemon.run();
   } catch (const app::UsageError& e) {
     return exit_with(kExitUsage, e.what(), e.log_format().value_or(log_format));

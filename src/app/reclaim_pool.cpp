@@ -11,14 +11,14 @@
 
 #include "app/signals.h"
 #include "cgroup/leaf_scan.h"
-#include "obs/log.h"
+#include "obs/events.h"
 
 namespace cgmm::app {
 
 using Result = core::ReclaimOutcome::Result;
 
 ReclaimPool::ReclaimPool(size_t workers, cgroup::Version version)
-    : version_(version), reclaimer_(version), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    : reclaimer_(version), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   if (!wake_) {
     throw std::runtime_error(std::string("failed to create eventfd: ") + std::strerror(errno));
   }
@@ -69,7 +69,7 @@ void ReclaimPool::run(Worker& self) {
       queue_.pop_front();
       ++running_;
     }
-    core::ReclaimOutcome outcome = execute(job, buf);
+    core::ReclaimOutcome outcome = run_reclaim_job(job, reclaimer_, stopping_, buf);
     {
       std::lock_guard lock(mu_);
       --running_;
@@ -81,7 +81,8 @@ void ReclaimPool::run(Worker& self) {
   self.exited = true;
 }
 
-core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
+core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& reclaimer,
+                                     const std::atomic<bool>& stopping, std::string& buf) {
   core::ReclaimOutcome out;
   out.name = job.name;
   out.inode = job.inode;
@@ -100,18 +101,15 @@ core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
     return out;
   }
   const cgroup::Fd dir = std::move(*opened);
-  auto status = reclaimer_.reclaim(dir.get(), job.target_bytes);
+  auto status = reclaimer.reclaim(dir.get(), job.target_bytes);
   // A signal other than ours at shutdown cannot reach this thread (they are blocked), so EINTR
   // outside shutdown is spurious: try again.
-  while (!status && status.error().err == EINTR && !stopping_) {
-    status = reclaimer_.reclaim(dir.get(), job.target_bytes);
+  while (!status && status.error().err == EINTR && !stopping) {
+    status = reclaimer.reclaim(dir.get(), job.target_bytes);
   }
   out.took = std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - start);
-  if (reclaimer_.take_swappiness_fallback()) {
-    obs::log_event(obs::Level::info, "reclaim_swappiness_unsupported",
-                   "this kernel does not take swappiness= in memory.reclaim (Linux 6.11 and later "
-                   "do); asking for plain amounts from now on, which may also reclaim anonymous "
-                   "memory where there is swap");
+  if (reclaimer.take_swappiness_fallback()) {
+    obs::emit<obs::ReclaimSwappinessUnsupported>();
   }
 
   if (!status) {
@@ -129,7 +127,7 @@ core::ReclaimOutcome ReclaimPool::execute(ReclaimJob& job, std::string& buf) {
   }
   if (out.result == Result::kDone || out.result == Result::kPartial ||
       out.result == Result::kFailed) {
-    auto after = cgroup::read_leaf_stats(dir.get(), version_, job.limit_bytes, buf);
+    auto after = cgroup::read_leaf_stats(dir.get(), reclaimer.version(), job.limit_bytes, buf);
     if (after) {
       out.cache_after_bytes = after->cache_bytes;
       out.shmem_after_bytes = after->shmem_bytes;

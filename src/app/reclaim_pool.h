@@ -29,26 +29,43 @@ struct ReclaimJob {
   std::optional<uint64_t> limit_bytes;  // v2: the effective limit, for reading stats after
 };
 
-// Runs reclaims off the scan thread on a few workers, so a slow reclaim (force_empty can block for
-// many seconds) never delays the scan of the other cgroups. The caller guarantees at most one job
-// per cgroup at a time. Finished outcomes are collected with take_finished(); wake_fd() becomes
+// Runs reclaim jobs and hands back how they ended. The caller guarantees at most one job per
+// cgroup at a time. Finished outcomes are collected with take_finished(); wake_fd() becomes
 // readable when there are some.
-class ReclaimPool {
+class ReclaimRunner {
+ public:
+  virtual ~ReclaimRunner() = default;
+  virtual void submit(ReclaimJob job) = 0;
+  virtual std::vector<core::ReclaimOutcome> take_finished() = 0;
+  virtual int wake_fd() const = 0;
+  // Jobs queued or running.
+  virtual size_t pending() const = 0;
+  // Drops queued jobs and ends running ones.
+  virtual void stop() = 0;
+};
+
+// One job from start to end: reopens the leaf (checked to be the same incarnation), writes its
+// reclaim file (an EINTR is tried again unless `stopping`), and reads its cache back.
+core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& reclaimer,
+                                     const std::atomic<bool>& stopping, std::string& buf);
+
+// Runs reclaims off the scan thread on a few workers, so a slow reclaim (force_empty can block for
+// many seconds) never delays the scan of the other cgroups.
+class ReclaimPool final : public ReclaimRunner {
  public:
   ReclaimPool(size_t workers, cgroup::Version version);
   ~ReclaimPool();
   ReclaimPool(const ReclaimPool&) = delete;
   ReclaimPool& operator=(const ReclaimPool&) = delete;
 
-  void submit(ReclaimJob job);
-  std::vector<core::ReclaimOutcome> take_finished();
-  int wake_fd() const { return wake_.get(); }
-  // Jobs queued or running.
-  size_t pending() const;
+  void submit(ReclaimJob job) override;
+  std::vector<core::ReclaimOutcome> take_finished() override;
+  int wake_fd() const override { return wake_.get(); }
+  size_t pending() const override;
 
   // Drops queued jobs, interrupts running ones and joins the workers. Returns promptly even when
   // a reclaim write is blocked in the kernel.
-  void stop();
+  void stop() override;
 
  private:
   struct Worker {
@@ -57,9 +74,7 @@ class ReclaimPool {
   };
 
   void run(Worker& self);
-  core::ReclaimOutcome execute(ReclaimJob& job, std::string& buf);
 
-  cgroup::Version version_;
   cgroup::Reclaimer reclaimer_;
   cgroup::Fd wake_;
   mutable std::mutex mu_;

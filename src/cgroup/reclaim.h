@@ -23,6 +23,8 @@ class Reclaimer {
   // Answers kDone or kPartial (v2 EAGAIN: less than asked was reclaimed).
   IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t target_bytes);
 
+  Version version() const { return version_; }
+
   // False once a kernel has rejected "swappiness=" (v2).
   bool swappiness_supported() const { return swappiness_ok_.load(std::memory_order_relaxed); }
 

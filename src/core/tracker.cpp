@@ -9,10 +9,10 @@ TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) 
   for (size_t i = 0; i < samples.size(); ++i) {
     const LeafSample& s = samples[i];
     auto [it, inserted] = leaves_.try_emplace(s.inode);
-    Entry& e = it->second;
+    Leaf& e = it->second;
     if (!inserted && e.name != s.name) {
       r.vanished.push_back(std::move(e.name));  // renamed: a new cgroup as far as anyone knows
-      e = Entry{};
+      e = Leaf{};
       inserted = true;
     }
     if (inserted) {
@@ -20,6 +20,7 @@ TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) 
       r.appeared.push_back(i);
     }
     e.seen = scan_;
+    e.stats = s.stats;
 
     if (!s.stats) {
       if (!e.failing) {
@@ -46,13 +47,18 @@ TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) 
   return r;
 }
 
-Decision Tracker::judge(Entry& entry, const MemoryStats& stats, TimePoint now) {
-  Decision d = decide(stats, policy_, entry.state, now);
+Decision Tracker::judge(Leaf& leaf, const MemoryStats& stats, TimePoint now) {
+  Decision d = decide(stats, policy_, leaf.state, now);
   if (d.action == Action::kReclaim) {
-    entry.state.last_reclaim = now;
-    entry.state.in_flight = !dry_run_;
+    leaf.state.last_reclaim = now;
+    leaf.state.in_flight = !dry_run_;
   }
   return d;
+}
+
+const Tracker::Leaf* Tracker::find(uint64_t inode) const {
+  auto it = leaves_.find(inode);
+  return it == leaves_.end() ? nullptr : &it->second;
 }
 
 std::optional<Decision> Tracker::check(const LeafSample& sample, TimePoint now) {
@@ -60,6 +66,7 @@ std::optional<Decision> Tracker::check(const LeafSample& sample, TimePoint now) 
   if (it == leaves_.end() || it->second.name != sample.name || !sample.stats) {
     return std::nullopt;
   }
+  it->second.stats = sample.stats;
   return judge(it->second, *sample.stats, now);
 }
 

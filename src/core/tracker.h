@@ -48,7 +48,7 @@ class Tracker {
 
   TickResult observe(std::span<const LeafSample> samples, TimePoint now);
 
-  // Decides one leaf between scans, on fresh stats (a kernel notification said its usage crossed
+  // Decides one leaf between scans on fresh stats (kept as its last ones) (a kernel notification said its usage crossed
   // its level, or its cooldown ended). A leaf no scan has seen, or another incarnation of it, is
   // left to the next scan: empty.
   std::optional<Decision> check(const LeafSample& sample, TimePoint now);
@@ -62,24 +62,28 @@ class Tracker {
   // else ends it. Failed, vanished and interrupted reclaims say nothing about shmem and leave it.
   BackoffChange reclaim_finished(const ReclaimOutcome& outcome);
 
+  // What is known of one leaf: the last scan's name and stats, and its reclaim state.
+  struct Leaf {
+    std::string name;
+    std::optional<MemoryStats> stats;  // as last read; empty while it fails to read
+    uint64_t seen = 0;                 // the scan that last saw it
+    bool failing = false;
+    LeafState state;
+  };
+  // The leaf with this inode, or null when no scan has seen it (or it vanished since).
+  const Leaf* find(uint64_t inode) const;
+
   size_t size() const { return leaves_.size(); }
   bool contains(std::string_view name, uint64_t inode) const;
   const Policy& policy() const { return policy_; }
 
  private:
-  struct Entry {
-    std::string name;
-    uint64_t seen = 0;  // the scan that last saw it
-    bool failing = false;
-    LeafState state;
-  };
-
-  Decision judge(Entry& entry, const MemoryStats& stats, TimePoint now);
+  Decision judge(Leaf& leaf, const MemoryStats& stats, TimePoint now);
 
   Policy policy_;
   bool dry_run_;
   uint64_t scan_ = 0;
-  std::unordered_map<uint64_t, Entry> leaves_;  // by inode
+  std::unordered_map<uint64_t, Leaf> leaves_;  // by inode
 };
 
 }  // namespace cgmm::core

@@ -66,25 +66,8 @@ bool log_enabled(Level level) {
   return spdlog::default_logger_raw()->should_log(level);
 }
 
-void log_event(Level level, const char* event, std::string_view message,
-               std::initializer_list<Field> fields) {
-  spdlog::logger* logger = spdlog::default_logger_raw();
-  if (!logger->should_log(level)) {
-    return;
-  }
-  if (g_format == LogFormat::kText) {
-    logger->log(level, "{}", message);
-    return;
-  }
-  nlohmann::ordered_json j;
-  j["event"] = event;
-  j["msg"] = message;
-  for (const Field& f : fields) {
-    j[f.key] = f.value;
-  }
-  std::string body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  // The pattern supplies the braces and the leading time and level fields.
-  logger->log(level, "{}", std::string_view(body).substr(1, body.size() - 2));
+LogFormat log_format() {
+  return g_format;
 }
 
 }  // namespace cgmm::obs

@@ -1,0 +1,103 @@
+#include "app/reclaims.h"
+
+#include <chrono>
+
+#include "obs/events.h"
+
+namespace cgmm::app {
+
+using Result = core::ReclaimResult;
+
+Reclaims::Reclaims(const Config& config, bool can_reclaim, const cgroup::LeafDir& leaf_dir,
+                   core::Tracker& tracker, ReclaimRunner& runner, obs::DaemonMetrics* metrics,
+                   OnceReport* report)
+    : config_(config),
+      can_reclaim_(can_reclaim),
+      leaf_dir_(leaf_dir),
+      tracker_(tracker),
+      runner_(runner),
+      metrics_(metrics),
+      report_(report) {}
+
+uint64_t Reclaims::amount(const core::MemoryStats& stats) const {
+  // Without shmem when it is excluded: asking for it only makes memory.reclaim work harder.
+  const uint64_t counted = core::counted_cache_bytes(stats, config_.policy);
+  if (!config_.reclaim_target) {
+    return counted;
+  }
+  const std::optional<uint64_t> target = config_.reclaim_target->bytes_for(stats.limit_bytes);
+  if (!target) {
+    return counted;  // a percentage of no limit: no level to keep
+  }
+  return counted > *target ? counted - *target : 0;
+}
+
+void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& decision) {
+  const core::MemoryStats& stats = *leaf.stats;
+  const uint64_t target = amount(stats);
+  const obs::ReclaimPlan plan{leaf, config_.policy, decision.threshold_bytes.value_or(0), target};
+  if (config_.dry_run || !can_reclaim_) {
+    obs::emit<obs::ReclaimSkipped>(plan);
+    if (!config_.dry_run) {
+      tracker_.reclaim_finished(leaf.name, leaf.inode);  // nothing runs: no reclaim is in flight
+    }
+    return;
+  }
+  obs::emit<obs::ReclaimStart>(plan);
+  runner_.submit(
+      ReclaimJob{leaf.name, leaf.inode, leaf_dir_, stats.cache_bytes, target, stats.limit_bytes});
+}
+
+void Reclaims::collect() {
+  for (core::ReclaimOutcome& o : runner_.take_finished()) {
+    log_backoff(o, tracker_.reclaim_finished(o));
+    if (metrics_) {
+      metrics_->record_reclaim(o.name, core::to_string(o.result), o.freed_bytes(), o.took,
+                               std::chrono::system_clock::now(), o.cache_after_bytes);
+      if (o.result == Result::kFailed) {
+        metrics_->record_error("reclaim");
+      }
+    }
+    log_outcome(o);
+    if (report_) {
+      report_->finish(std::move(o));
+    }
+  }
+}
+
+void Reclaims::log_backoff(const core::ReclaimOutcome& o, const core::BackoffChange& b) const {
+  using K = core::BackoffChange::Kind;
+  switch (b.kind) {
+    case K::kNone:
+      return;
+    case K::kStarted:
+      obs::emit<obs::ReclaimBackoff>(o, b, config_.policy.cooldown * core::kMaxBackoffFactor);
+      return;
+    case K::kLonger:
+      obs::emit<obs::ReclaimBackoffLonger>(o, b);
+      return;
+    case K::kEnded:
+      obs::emit<obs::ReclaimBackoffEnded>(o, b);
+      return;
+  }
+}
+
+void Reclaims::log_outcome(const core::ReclaimOutcome& o) {
+  switch (o.result) {
+    case Result::kDone:
+    case Result::kPartial:
+      obs::emit<obs::Reclaimed>(o);
+      return;
+    case Result::kFailed:
+      obs::emit<obs::ReclaimFailed>(o);
+      return;
+    case Result::kVanished:
+      obs::emit<obs::ReclaimVanished>(o.name);
+      return;
+    case Result::kInterrupted:
+      obs::emit<obs::ReclaimInterrupted>(o.name);
+      return;
+  }
+}
+
+}  // namespace cgmm::app

@@ -1,0 +1,238 @@
+// The daemon's whole loop on a temp-dir cgroup v2 tree, with a fake clock and a fake wait: scan,
+// decide, dispatch, finish, the watch between scans, the recheck when a cooldown ends, and stop.
+// No kernel and no sleeps: the wait moves the clock, and a reclaim "frees" cache by rewriting the
+// fixture's memory.stat before the daemon reads it back.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/eventfd.h>
+
+#include <csignal>
+#include <functional>
+#include <map>
+
+#include "app/daemon.h"
+#include "support/fake_clock.h"
+#include "support/json_log.h"
+#include "support/temp_tree.h"
+
+namespace cgmm::testing {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using ::testing::ElementsAre;
+
+constexpr uint64_t kMiB = 1 << 20;
+constexpr int kStopSignal = SIGUSR2;
+
+// Sleeps by moving the clock to the wake time, or to the next scripted event before it, which it
+// then runs (the workload and the operator of the test). Descriptors that are readable already
+// (a finished reclaim, the stop signal) end the wait at once, as ppoll would.
+class FakeWaiter final : public app::Waiter {
+ public:
+  explicit FakeWaiter(FakeClock& clock) : clock_(clock) {}
+
+  void at(core::Duration since_start, std::function<void()> event) {
+    script_.emplace(start_ + since_start, std::move(event));
+  }
+
+  int wait(std::span<pollfd> fds, std::chrono::nanoseconds timeout) override {
+    if (const int n = ::poll(fds.data(), fds.size(), 0); n > 0) {
+      return n;
+    }
+    EXPECT_GE(timeout.count(), 0) << "the loop would sleep for ever";
+    const core::TimePoint wake =
+        timeout.count() < 0 ? core::TimePoint::max() : clock_.now() + timeout;
+    if (!script_.empty() && script_.begin()->first <= wake) {
+      auto next = script_.extract(script_.begin());
+      clock_.advance(std::chrono::duration_cast<core::Duration>(next.key() - clock_.now()));
+      next.mapped()();
+      return 0;
+    }
+    if (timeout.count() < 0) {
+      ::raise(kStopSignal);  // nothing left to happen: end the test rather than hang
+      return 0;
+    }
+    clock_.advance(std::chrono::ceil<core::Duration>(timeout));
+    return 0;
+  }
+
+ private:
+  FakeClock& clock_;
+  const core::TimePoint start_ = clock_.now();
+  std::multimap<core::TimePoint, std::function<void()>> script_;
+};
+
+// Runs each job at once on the loop's thread, the way a worker does, after making the fixture's
+// kernel free what the job asks.
+class InlineRunner final : public app::ReclaimRunner {
+ public:
+  InlineRunner(const FakeClock& clock, std::function<void(const app::ReclaimJob&)> kernel)
+      : clock_(clock), kernel_(std::move(kernel)), reclaimer_(cgroup::Version::kV2) {}
+
+  struct Submitted {
+    std::string cgroup;
+    core::Duration at;  // since the start of the test
+    uint64_t target_bytes;
+  };
+
+  void submit(app::ReclaimJob job) override {
+    submitted_.push_back({job.name, std::chrono::duration_cast<core::Duration>(
+                                        clock_.now() - start_),
+                          job.target_bytes});
+    kernel_(job);
+    finished_.push_back(app::run_reclaim_job(job, reclaimer_, stopping_, buf_));
+    [[maybe_unused]] int r = ::eventfd_write(wake_.get(), 1);
+  }
+  std::vector<core::ReclaimOutcome> take_finished() override {
+    eventfd_t count;
+    [[maybe_unused]] int r = ::eventfd_read(wake_.get(), &count);
+    return std::exchange(finished_, {});
+  }
+  int wake_fd() const override { return wake_.get(); }
+  size_t pending() const override { return 0; }
+  void stop() override { stopped_ = true; }
+
+  const std::vector<Submitted>& submitted() const { return submitted_; }
+  bool stopped() const { return stopped_; }
+
+ private:
+  const FakeClock& clock_;
+  const core::TimePoint start_ = clock_.now();
+  std::function<void(const app::ReclaimJob&)> kernel_;
+  cgroup::Reclaimer reclaimer_;
+  cgroup::Fd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+  std::atomic<bool> stopping_{false};
+  std::vector<core::ReclaimOutcome> finished_;
+  std::vector<Submitted> submitted_;
+  std::string buf_;
+  bool stopped_ = false;
+};
+
+class DaemonLoop : public ::testing::Test {
+ protected:
+  DaemonLoop() {
+    tree_.write("kubepods/memory.reclaim", "");
+    tree_.write("kubepods/cgroup.controllers", "memory\n");
+    for (const char* leaf : {"a", "b"}) {
+      tree_.write(path(leaf) + "/memory.max", std::to_string(1024 * kMiB) + "\n");
+      tree_.write(path(leaf) + "/memory.reclaim", "");
+      set_cache(leaf, 0);
+    }
+    config_.parent = (tree_.root() / "kubepods").string();
+    config_.interval = seconds(10);
+    config_.policy.cooldown = seconds(25);  // 25% of 1 GiB: a 256 MiB threshold
+    config_.log_format = obs::LogFormat::kJson;
+    config_.log_level = obs::Level::debug;
+  }
+
+  static std::string path(const std::string& leaf) { return "kubepods/" + leaf; }
+
+  // The leaf's page cache, and its usage with 20 MiB besides.
+  void set_cache(const std::string& leaf, uint64_t bytes) {
+    tree_.write(path(leaf) + "/memory.stat",
+                "anon 20971520\nfile " + std::to_string(bytes) + "\nshmem 0\n");
+    tree_.write(path(leaf) + "/memory.current", std::to_string(bytes + 20 * kMiB) + "\n");
+  }
+
+  // Runs the daemon until the stop signal; returns its JSON log.
+  std::string run() {
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, kStopSignal);
+    obs::setup_logging(config_.log_level, config_.log_format);
+    ::testing::internal::CaptureStderr();
+    int code = -1;
+    {
+      app::SignalFd signals({kStopSignal});
+      app::Daemon daemon(config_, tree_.parent("kubepods", cgroup::Version::kV2), signals, clock_,
+                         waiter_, runner_);
+      code = daemon.run();
+    }
+    const std::string log = ::testing::internal::GetCapturedStderr();
+    ::pthread_sigmask(SIG_UNBLOCK, &stop, nullptr);
+    EXPECT_EQ(code, 0);
+    return log;
+  }
+
+  TempTree tree_;
+  FakeClock clock_;
+  FakeWaiter waiter_{clock_};
+  InlineRunner runner_{clock_, [this](const app::ReclaimJob& job) {
+                         const std::string leaf = job.name.substr(job.name.rfind('/') + 1);
+                         set_cache(leaf, 0);  // what the kernel frees of clean file pages
+                       }};
+  app::Config config_;
+};
+
+TEST_F(DaemonLoop, ScansDecidesReclaimsWatchesRechecksAndStops) {
+  set_cache("a", 300 * kMiB);  // over the threshold from the start
+  set_cache("b", 10 * kMiB);
+  // Between scans, b fills past its threshold: only the watch can see it before the next scan.
+  waiter_.at(seconds(3), [&] { set_cache("b", 280 * kMiB); });
+  // a fills again inside its cooldown: held back, and looked at again when the cooldown ends.
+  waiter_.at(seconds(5), [&] { set_cache("a", 300 * kMiB); });
+  waiter_.at(seconds(40), [&] { ::raise(kStopSignal); });
+
+  const std::string log = run();
+
+  std::vector<std::pair<std::string, core::Duration>> reclaims;
+  for (const auto& s : runner_.submitted()) {
+    reclaims.emplace_back(s.cgroup, s.at);
+  }
+  EXPECT_THAT(reclaims,
+              ElementsAre(std::pair<std::string, core::Duration>("kubepods/a", seconds(0)),
+                          // the watch reads b at most a second after it crossed
+                          ::testing::Pair("kubepods/b", ::testing::Le(seconds(4))),
+                          // the cooldown of a ends 25 s after its first reclaim, before the
+                          // scan at 30 s
+                          std::pair<std::string, core::Duration>("kubepods/a", seconds(25))))
+      << log;
+  EXPECT_EQ(runner_.submitted().front().target_bytes, 300 * kMiB);
+  EXPECT_EQ(tree_.read(path("a") + "/memory.reclaim"), std::to_string(300 * kMiB) + " swappiness=0");
+
+  const auto finished = events(log, "reclaim");
+  ASSERT_EQ(finished.size(), 3u) << log;
+  EXPECT_EQ(finished[0]["cgroup"], "kubepods/a");
+  EXPECT_EQ(finished[0]["freed_bytes"], 300 * kMiB);
+  EXPECT_EQ(finished[0]["cache_after_bytes"], 0);
+  EXPECT_EQ(events(log, "scan_first").size(), 1u);
+  EXPECT_EQ(events(log, "signal").size(), 1u);
+  EXPECT_EQ(events(log, "stop").size(), 1u);
+  EXPECT_TRUE(runner_.stopped());
+}
+
+TEST_F(DaemonLoop, WithoutNotificationsACrossingWaitsForTheNextScan) {
+  config_.notifications = false;
+  set_cache("b", 10 * kMiB);
+  waiter_.at(seconds(3), [&] { set_cache("b", 280 * kMiB); });
+  waiter_.at(seconds(15), [&] { ::raise(kStopSignal); });
+
+  const std::string log = run();
+
+  ASSERT_EQ(runner_.submitted().size(), 1u) << log;
+  EXPECT_EQ(runner_.submitted()[0].cgroup, "kubepods/b");
+  EXPECT_EQ(runner_.submitted()[0].at, seconds(10));
+}
+
+TEST_F(DaemonLoop, OncePassReclaimsWaitsForTheOutcomeAndReports) {
+  config_.once = true;
+  config_.output = app::Config::Output::kJson;
+  set_cache("a", 300 * kMiB);
+  ::testing::internal::CaptureStdout();
+  const std::string log = run();
+  const auto report = nlohmann::json::parse(::testing::internal::GetCapturedStdout());
+  ASSERT_EQ(runner_.submitted().size(), 1u) << log;
+  ASSERT_EQ(report["cgroups"].size(), 2u) << report.dump();
+  for (const auto& row : report["cgroups"]) {
+    if (row["cgroup"] == "kubepods/a") {
+      EXPECT_EQ(row["action"], "reclaim");
+      EXPECT_EQ(row["freed_bytes"], 300 * kMiB) << report.dump();
+    } else {
+      EXPECT_EQ(row["reason"], "below threshold");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace cgmm::testing
