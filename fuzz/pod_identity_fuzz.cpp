@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   FUZZ_CHECK(id->container_id.empty() ||
              (id->container_id.size() == 64 && is_lower_hex(id->container_id)));
-  FUZZ_CHECK(!to_string(id->qos).empty() && !to_string(id->runtime).empty());
+  FUZZ_CHECK(!to_string(id->qos).empty());
   FUZZ_CHECK(shown == display_name(*id));
   // A cgroupfs mount point in front of a relative path changes nothing.
   if (!path.starts_with('/')) {

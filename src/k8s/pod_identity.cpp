@@ -74,9 +74,7 @@ bool consume_suffix(std::string_view& s, std::string_view suffix) {
 
 // Fills the container part of `identity` from the cgroup below the pod; false if it is not one.
 bool parse_cgroupfs_container(std::string_view name, PodIdentity& identity) {
-  if (consume_prefix(name, "crio-")) {
-    identity.runtime = Runtime::kCrio;
-  }
+  consume_prefix(name, "crio-");
   if (!is_container_id(name)) {
     return false;
   }
@@ -88,13 +86,8 @@ bool parse_systemd_container(std::string_view name, PodIdentity& identity) {
   if (!consume_suffix(name, ".scope")) {
     return false;
   }
-  if (consume_prefix(name, "cri-containerd-")) {
-    identity.runtime = Runtime::kContainerd;
-  } else if (consume_prefix(name, "crio-")) {
-    identity.runtime = Runtime::kCrio;
-  } else if (consume_prefix(name, "docker-")) {
-    identity.runtime = Runtime::kDocker;
-  } else {
+  if (!consume_prefix(name, "cri-containerd-") && !consume_prefix(name, "crio-") &&
+      !consume_prefix(name, "docker-")) {
     return false;
   }
   if (!is_container_id(name)) {
@@ -197,20 +190,6 @@ std::string_view to_string(QosClass qos) {
       return "burstable";
     case QosClass::kBestEffort:
       return "besteffort";
-  }
-  return "unknown";
-}
-
-std::string_view to_string(Runtime runtime) {
-  switch (runtime) {
-    case Runtime::kUnknown:
-      return "unknown";
-    case Runtime::kContainerd:
-      return "containerd";
-    case Runtime::kCrio:
-      return "cri-o";
-    case Runtime::kDocker:
-      return "docker";
   }
   return "unknown";
 }

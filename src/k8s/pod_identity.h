@@ -8,16 +8,11 @@ namespace cgmm::k8s {
 
 enum class QosClass { kGuaranteed, kBurstable, kBestEffort };
 
-// kUnknown: the cgroupfs driver names containerd and Docker containers by the bare id, so the
-// path alone cannot tell those two apart; pod-level cgroups have no runtime either.
-enum class Runtime { kUnknown, kContainerd, kCrio, kDocker };
-
 // What the kubelet's cgroup layout says about one cgroup.
 struct PodIdentity {
   std::string pod_uid;       // with dashes, as the API server shows it
   std::string container_id;  // empty for the pod-level cgroup
   QosClass qos = QosClass::kGuaranteed;
-  Runtime runtime = Runtime::kUnknown;
 
   bool operator==(const PodIdentity&) const = default;
 };
@@ -33,7 +28,6 @@ struct PodIdentity {
 std::optional<PodIdentity> parse_pod_identity(std::string_view cgroup_path);
 
 std::string_view to_string(QosClass qos);
-std::string_view to_string(Runtime runtime);
 
 // "pod <uid> container <first 12 hex digits>", "pod <uid>" for a pod-level cgroup.
 std::string display_name(const PodIdentity& identity);

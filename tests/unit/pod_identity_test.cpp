@@ -11,7 +11,7 @@ namespace cgmm::k8s {
 
 void PrintTo(const PodIdentity& id, std::ostream* os) {
   *os << "{pod_uid=" << id.pod_uid << " container_id=" << id.container_id
-      << " qos=" << to_string(id.qos) << " runtime=" << to_string(id.runtime) << "}";
+      << " qos=" << to_string(id.qos) << "}";
 }
 
 namespace {
@@ -31,53 +31,52 @@ struct Case {
 };
 
 PodIdentity pod(std::string uid, QosClass qos) {
-  return {std::move(uid), "", qos, Runtime::kUnknown};
+  return {std::move(uid), "", qos};
 }
 
-PodIdentity container(QosClass qos, Runtime runtime, std::string uid = kUid) {
-  return {std::move(uid), kId, qos, runtime};
+PodIdentity container(QosClass qos, std::string uid = kUid) {
+  return {std::move(uid), kId, qos};
 }
 
 std::vector<Case> cases() {
   using enum QosClass;
-  using enum Runtime;
   return {
       // cgroupfs driver
       {"cgroupfs_guaranteed_bare_id", "kubepods/pod" + kUid + "/" + kId,
-       container(kGuaranteed, kUnknown)},
+       container(kGuaranteed)},
       {"cgroupfs_burstable_bare_id", "kubepods/burstable/pod" + kUid + "/" + kId,
-       container(kBurstable, kUnknown)},
+       container(kBurstable)},
       {"cgroupfs_besteffort_bare_id", "kubepods/besteffort/pod" + kUid + "/" + kId,
-       container(kBestEffort, kUnknown)},
+       container(kBestEffort)},
       {"cgroupfs_crio", "kubepods/burstable/pod" + kUid + "/crio-" + kId,
-       container(kBurstable, kCrio)},
+       container(kBurstable)},
       {"cgroupfs_static_pod", "kubepods/pod" + kStaticUid + "/" + kId,
-       container(kGuaranteed, kUnknown, kStaticUid)},
+       container(kGuaranteed, kStaticUid)},
       {"cgroupfs_pod_level", "kubepods/besteffort/pod" + kUid, pod(kUid, kBestEffort)},
       {"cgroupfs_pod_level_guaranteed", "kubepods/pod" + kUid + "/", pod(kUid, kGuaranteed)},
       {"cgroupfs_crio_conmon", "kubepods/pod" + kUid + "/crio-conmon-" + kId, std::nullopt},
       {"cgroupfs_nested_kubelet_root", "kubelet/kubepods/burstable/pod" + kUid + "/" + kId,
-       container(kBurstable, kUnknown)},
+       container(kBurstable)},
 
       // systemd driver
       {"systemd_containerd_burstable",
        "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
            ".slice/cri-containerd-" + kId + ".scope",
-       container(kBurstable, kContainerd)},
+       container(kBurstable)},
       {"systemd_containerd_besteffort",
        "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod" + kUidSystemd +
            ".slice/cri-containerd-" + kId + ".scope",
-       container(kBestEffort, kContainerd)},
+       container(kBestEffort)},
       {"systemd_containerd_guaranteed",
        "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
-       container(kGuaranteed, kContainerd)},
+       container(kGuaranteed)},
       {"systemd_crio",
        "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
            ".slice/crio-" + kId + ".scope",
-       container(kBurstable, kCrio)},
+       container(kBurstable)},
       {"systemd_docker",
        "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/docker-" + kId + ".scope",
-       container(kGuaranteed, kDocker)},
+       container(kGuaranteed)},
       {"systemd_pod_level",
        "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd + ".slice",
        pod(kUid, kBurstable)},
@@ -89,7 +88,7 @@ std::vector<Case> cases() {
        "kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
        "kubelet-kubepods-besteffort-pod" +
            kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
-       container(kBestEffort, kContainerd)},
+       container(kBestEffort)},
 
       // junk and near misses
       {"empty", "", std::nullopt},
@@ -153,10 +152,6 @@ TEST(PodIdentityStrings, LabelValuesAreLowercase) {
   EXPECT_EQ(to_string(QosClass::kGuaranteed), "guaranteed");
   EXPECT_EQ(to_string(QosClass::kBurstable), "burstable");
   EXPECT_EQ(to_string(QosClass::kBestEffort), "besteffort");
-  EXPECT_EQ(to_string(Runtime::kContainerd), "containerd");
-  EXPECT_EQ(to_string(Runtime::kCrio), "cri-o");
-  EXPECT_EQ(to_string(Runtime::kDocker), "docker");
-  EXPECT_EQ(to_string(Runtime::kUnknown), "unknown");
 }
 
 }  // namespace
