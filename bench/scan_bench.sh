@@ -5,8 +5,8 @@
 # Usage: bench/scan_bench.sh [--quick]
 #   --quick: a 200-leaf cgroup tree and a 2,000-leaf fixture, few scans, no plot, and a short
 #   run of cgmm_poll_bench (checks that the commands work; about 15 s)
-# Results: $BUILD_DIR/bench/results.txt, results.csv and scan_cpu.png (copy the last two into
-# bench/ to update BENCHMARKS.md).
+# Results: $BUILD_DIR/bench/results.txt, results.csv and scan_cpu.png (to update BENCHMARKS.md,
+# copy the figures into its table and scan_cpu.png into bench/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export BUILD_DIR=${BUILD_DIR:-build}

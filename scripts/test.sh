@@ -8,8 +8,8 @@ export BUILD_DIR=${BUILD_DIR:-build}
 
 # promtool checks the metrics exposition, and the end-to-end test scrapes with a real Prometheus
 # server (Debian ships promtool only with the server). strace watches what the daemon writes;
-# clang builds the fuzz targets.
-scripts/setup.sh prometheus strace clang-14 libclang-rt-14-dev || exit 1
+# clang builds the fuzz targets; clang-format and clang-tidy check the style (scripts/lint.sh).
+scripts/setup.sh prometheus strace clang-14 libclang-rt-14-dev clang-format clang-tidy || exit 1
 scripts/build.sh -DCGMM_TESTS=ON -DCGMM_BENCH=ON || exit 1
 scripts/cleanup-test-cgroups.sh
 
@@ -28,6 +28,7 @@ run_suite() {
   fi
 }
 
+run_suite "style (scripts/lint.sh)" scripts/lint.sh
 run_suite "unit, fs and kernel tests (ctest)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300
 scripts/cleanup-test-cgroups.sh

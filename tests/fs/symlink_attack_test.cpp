@@ -2,11 +2,16 @@
 // workload with a delegated cgroup) may plant symlinks there. The daemon runs as root, so a
 // symlink followed for writing would let them have it overwrite any file on the host. These tests
 // plant every kind of symlink in a fixture tree and run a whole scan-and-reclaim pass over it.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
+#include <utility>
 
 #include "cgroup/leaf_scan.h"
 #include "cgroup/reclaim.h"
@@ -93,6 +98,7 @@ TEST_F(SymlinkAttack, ReclaimFileSwappedForASymlinkAfterTheScanIsNotFollowed) {
   LeafScanner scanner(parent);
   std::vector<core::LeafSample> leaves;
   scanner.scan(leaves);
+  ASSERT_EQ(leaves.size(), 3u);
   // Between the scan and the reclaim, the honest leaf's control file becomes a symlink and the
   // leaf directory itself is renamed away and replaced by a symlink to outside/.
   fs::remove(t_.root() / "p/honest/memory.force_empty");
@@ -100,14 +106,48 @@ TEST_F(SymlinkAttack, ReclaimFileSwappedForASymlinkAfterTheScanIsNotFollowed) {
   fs::rename(t_.root() / "p/honest", t_.root() / "p/moved");
   fs::create_directory_symlink(t_.root() / "outside", t_.root() / "p/honest");
 
+  // The attack is real: opens that follow symlinks reach the host files, through the leaf's
+  // name (by path, or relative to the parent's descriptor as the daemon opens leaves) and through
+  // the control file of the leaf's directory the scan saw, wherever it went.
+  struct stat precious {};
+  struct stat target {};
+  ASSERT_EQ(::stat((t_.root() / "outside/memory.force_empty").c_str(), &precious), 0);
+  ASSERT_EQ(::stat((t_.root() / "outside/target").c_str(), &target), 0);
+  const int parent_fd = ::open((t_.root() / "p").c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(parent_fd, 0);
+  const std::pair<int, const struct stat*> naive[] = {
+      {::open((t_.root() / "p/honest/memory.force_empty").c_str(), O_RDONLY | O_CLOEXEC),
+       &precious},
+      {::openat(parent_fd, "honest/memory.force_empty", O_RDONLY | O_CLOEXEC), &precious},
+      {::openat(parent_fd, "moved/memory.force_empty", O_RDONLY | O_CLOEXEC), &target}};
+  ::close(parent_fd);
+  for (const auto& [fd, expected] : naive) {
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    struct stat reached {};
+    ASSERT_EQ(::fstat(fd, &reached), 0);
+    ::close(fd);
+    EXPECT_EQ(reached.st_ino, expected->st_ino) << "a naive open did not reach outside/";
+    EXPECT_EQ(reached.st_dev, expected->st_dev);
+  }
+
   Reclaimer reclaimer(Version::kV1);
   for (core::LeafSample& leaf : leaves) {
     // The leaf is reopened from the parent without following symlinks and checked against the
     // inode the scan saw: the swapped-in symlink is refused before any write.
-    if (auto dir = scanner.leaf_dir().open(leaf.name, leaf.inode)) {
-      (void)reclaimer.reclaim(dir->get(), 0);
+    auto dir = scanner.leaf_dir().open(leaf.name, leaf.inode);
+    if (leaf.name == "p/honest") {
+      EXPECT_FALSE(dir.ok()) << "the swapped-in symlink was opened as the leaf";
+      continue;
+    }
+    // The leaves nobody swapped open as they did at the scan, and the one with a real control
+    // file is reclaimed through it: the refusal above is not every open failing.
+    ASSERT_TRUE(dir.ok()) << leaf.name;
+    auto st = reclaimer.reclaim(dir->get(), 0);
+    if (leaf.name == "p/statlink") {
+      EXPECT_TRUE(st.ok()) << leaf.name;
     }
   }
+  EXPECT_EQ(t_.read("p/statlink/memory.force_empty"), "0");
   expect_outside_untouched();
 }
 
@@ -116,6 +156,12 @@ TEST_F(SymlinkAttack, ParentGivenThroughASymlinkIsRefused) {
   auto opened = open_parent((t_.root() / "plink").string());
   ASSERT_TRUE(std::holds_alternative<ParentError>(opened));
   EXPECT_THAT(std::get<ParentError>(opened).message, ::testing::HasSubstr("symlink"));
+  // The fixture is no cgroup filesystem, so its real directory is refused too, but not for being
+  // a symlink: the refusal above is the symlink's.
+  auto direct = open_parent((t_.root() / "p").string());
+  ASSERT_TRUE(std::holds_alternative<ParentError>(direct));
+  EXPECT_THAT(std::get<ParentError>(direct).message,
+              ::testing::Not(::testing::HasSubstr("symlink")));
 }
 
 }  // namespace
