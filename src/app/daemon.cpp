@@ -10,7 +10,9 @@
 #include <iostream>
 #include <system_error>
 
+#include "cgroup/fd_budget.h"
 #include "cgroup/files.h"
+#include "cgroup/leaf_files.h"
 #include "k8s/pod_identity.h"
 #include "obs/log.h"
 
@@ -52,7 +54,7 @@ cgroup::LeafScanOptions scan_options(const Config& config) {
   if (config.notifications && !config.once) {
     // Each watched leaf holds a descriptor (an eventfd on v1, memory.current on v2): leave half
     // of them to the watches, besides the scanner's usual reserve for everything else.
-    options.fd_reserve += cgroup::raise_fd_limit() / 2;
+    options.fd_budget = cgroup::split_fd_limit(true).scanner;
   }
   return options;
 }
@@ -80,7 +82,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
     } else if (auto v1 = std::make_unique<cgroup::UsageEvents>(); v1->valid()) {
       events_ = std::move(v1);
     }
-    watch_budget_ = cgroup::raise_fd_limit() / 2;
+    watch_budget_ = cgroup::split_fd_limit(true).watches;
   }
   // Probed once: a v2 kernel before 5.19 has no memory.reclaim anywhere.
   can_reclaim_ =

@@ -11,7 +11,7 @@
 
 #include "cgroup/files.h"
 #include "cgroup/io.h"
-#include "cgroup/leaf_scan.h"
+#include "cgroup/leaf_files.h"
 
 namespace cgmm::cgroup {
 
@@ -56,10 +56,11 @@ IoStatus UsageEvents::arm(uint64_t key, uint64_t threshold, uint64_t level, uint
   if (!dir) {
     return dir.error();
   }
-  Fd usage(::openat(dir->get(), files::kMemoryUsage, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!usage) {
-    return IoError{errno, "open", files::kMemoryUsage};
+  auto opened = open_file_at(dir->get(), files::kMemoryUsage);
+  if (!opened) {
+    return opened.error();
   }
+  Fd usage = std::move(*opened);
   Watch w;
   w.key = key;
   w.event.reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));

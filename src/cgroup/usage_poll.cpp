@@ -7,7 +7,7 @@
 
 #include "cgroup/files.h"
 #include "cgroup/io.h"
-#include "cgroup/leaf_scan.h"
+#include "cgroup/leaf_files.h"
 
 namespace cgmm::cgroup {
 
@@ -57,10 +57,11 @@ IoStatus UsagePoll::watch(uint64_t key, uint64_t threshold, uint32_t slot,
   if (!dir) {
     return dir.error();
   }
-  Fd current(::openat(dir->get(), files::kMemoryCurrent, O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!current) {
-    return IoError{errno, "open", files::kMemoryCurrent};
+  auto opened = open_file_at(dir->get(), files::kMemoryCurrent);
+  if (!opened) {
+    return opened.error();
   }
+  Fd current = std::move(*opened);
   Watch* w = find(key);
   if (w == nullptr) {
     // Inodes of new cgroups mostly grow: usually an append.
