@@ -77,10 +77,8 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
         "memory.force_empty always reclaims all it can");
   }
   if (config_.notifications && !config_.once) {
-    if (parent_.version == cgroup::Version::kV2) {
-      events_ = std::make_unique<cgroup::UsagePoll>();
-    } else if (auto v1 = std::make_unique<cgroup::UsageEvents>(); v1->valid()) {
-      events_ = std::move(v1);
+    if (auto watch = std::make_unique<cgroup::UsageWatch>(parent_.version); watch->valid()) {
+      events_ = std::move(watch);
     }
     watch_budget_ = cgroup::split_fd_limit(true).watches;
   }
@@ -472,7 +470,7 @@ void Daemon::watch_levels(const core::TickResult& r) {
   for (size_t i = 0; i < samples_.size(); ++i) {
     const core::LeafSample& s = samples_[i];
     const std::optional<uint64_t>& threshold = r.decisions[i].threshold_bytes;
-    if (s.stats && threshold && !events_->renew(s.inode, *threshold, static_cast<uint32_t>(i))) {
+    if (s.stats && threshold && !events_->renew(s.inode, *threshold)) {
       pending_.push_back({s.inode, *threshold, static_cast<uint32_t>(i)});
     }
   }
@@ -503,7 +501,7 @@ bool Daemon::register_one() {
     pending_ = {};
     return true;
   }
-  auto st = events_->watch(s.inode, p.threshold, p.index,
+  auto st = events_->watch(s.inode, p.threshold,
                            [this, &s] { return scanner_.leaf_dir().open(s.name, s.inode); });
   if (!st && !st.error().vanished()) {
     warn_unwatched(s, st.error().describe(s.name));
@@ -546,9 +544,11 @@ void Daemon::remap_rechecks() {
 void Daemon::handle_events() {
   fired_.clear();
   events_->take(fired_, clock_.now());
-  for (const cgroup::LevelWatch::Fired& f : fired_) {
-    if (f.slot < samples_.size() && samples_[f.slot].inode == f.key) {
-      check_leaf(f.slot);
+  for (const uint64_t inode : fired_) {
+    auto it = std::find_if(samples_.begin(), samples_.end(),
+                           [inode](const core::LeafSample& s) { return s.inode == inode; });
+    if (it != samples_.end()) {
+      check_leaf(static_cast<size_t>(it - samples_.begin()));
     }
   }
 }

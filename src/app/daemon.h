@@ -12,9 +12,7 @@
 #include "app/telemetry.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_scan.h"
-#include "cgroup/level_watch.h"
-#include "cgroup/usage_events.h"
-#include "cgroup/usage_poll.h"
+#include "cgroup/usage_watch.h"
 #include "core/clock.h"
 #include "core/tracker.h"
 #include "obs/daemon_metrics.h"
@@ -85,11 +83,11 @@ class Daemon {
     uint64_t inode;
     uint32_t index;
   };
-  std::unique_ptr<cgroup::LevelWatch> events_;  // null without notifications
+  std::unique_ptr<cgroup::UsageWatch> events_;  // null without notifications
   bool events_warned_ = false;
   // Descriptors the watches may hold (one each): half of RLIMIT_NOFILE, as the scanner leaves.
   size_t watch_budget_ = 0;
-  std::vector<cgroup::LevelWatch::Fired> fired_;
+  std::vector<uint64_t> fired_;  // inodes
   std::vector<Recheck> rechecks_;
   // Leaves to register, done between scans one at a time: on v1 each registration blocks for an
   // RCU grace period, and a thousand of them would stall a scan for seconds.
