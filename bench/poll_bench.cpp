@@ -1,4 +1,4 @@
-// CPU cost of the cgroup v2 watch between scans (cgroup::UsagePoll) on N quiet leaves, run on
+// CPU cost of the cgroup v2 watch between scans (cgroup::UsageWatch) on N quiet leaves, run on
 // this host: memory.current stand-ins on tmpfs (one number each, read with pread like the real
 // file), the same take()/next_due() loop the daemon's main loop runs, sleeping in between.
 // Prints CPU per second of wall time, wake-ups and reads per second, for a few headrooms.
@@ -19,12 +19,11 @@
 #include <vector>
 
 #include "cgroup/io.h"
-#include "cgroup/usage_poll.h"
+#include "cgroup/usage_watch.h"
 
 namespace {
 
-using cgmm::cgroup::LevelWatch;
-using cgmm::cgroup::UsagePoll;
+using cgmm::cgroup::UsageWatch;
 
 double cpu_seconds() {
   rusage r{};
@@ -55,19 +54,19 @@ int main(int argc, char** argv) {
               "CPU us/leaf/s");
   for (uint64_t headroom_mib : {8, 64, 256, 1024}) {
     std::filesystem::create_directories(root);
-    UsagePoll poll;
+    UsageWatch poll(cgmm::cgroup::Version::kV2);
     for (int i = 0; i < leaves; ++i) {
       const auto dir = root / ("c" + std::to_string(i));
       std::filesystem::create_directories(dir);
       std::ofstream(dir / "memory.current") << (kThreshold - headroom_mib * kMiB) << "\n";
-      auto st = poll.watch(static_cast<uint64_t>(i) + 1, kThreshold, static_cast<uint32_t>(i),
+      auto st = poll.watch(static_cast<uint64_t>(i) + 1, kThreshold,
                            [&] { return cgmm::cgroup::open_dir_at(AT_FDCWD, dir.c_str()); });
       if (!st) {
         std::fprintf(stderr, "watch failed: %s\n", std::strerror(st.error().err));
         return 1;
       }
     }
-    std::vector<LevelWatch::Fired> fired;
+    std::vector<uint64_t> fired;
     const auto start = std::chrono::steady_clock::now();
     const auto end = start + std::chrono::seconds(seconds);
     const double cpu_before = cpu_seconds();
@@ -80,7 +79,7 @@ int main(int argc, char** argv) {
     const double cpu = cpu_seconds() - cpu_before;
     // Every leaf is read once per period: the headroom never changes here.
     const double reads = static_cast<double>(leaves) * 1000.0 /
-                         static_cast<double>(UsagePoll::period(headroom_mib * kMiB).count());
+                         static_cast<double>(UsageWatch::period(headroom_mib * kMiB).count());
     std::printf("%9llu MiB %12.2f %14.1f %12.0f %16.3f\n",
                 static_cast<unsigned long long>(headroom_mib), cpu * 1000 / seconds,
                 static_cast<double>(wakeups) / seconds, reads, cpu * 1e6 / seconds / leaves);

@@ -1,12 +1,11 @@
 #include "app/daemon.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <iostream>
 #include <system_error>
 
+#include "cgroup/fd_budget.h"
 #include "cgroup/files.h"
+#include "cgroup/io.h"
 #include "obs/events.h"
 
 namespace cgmm::app {
@@ -20,9 +19,8 @@ bool watching(const Config& config) {
 cgroup::LeafScanOptions scan_options(const Config& config) {
   cgroup::LeafScanOptions options;
   if (watching(config)) {
-    // Each watched leaf holds a descriptor (an eventfd on v1, memory.current on v2): leave half
-    // of them to the watches, besides the scanner's usual reserve for everything else.
-    options.fd_reserve += cgroup::raise_fd_limit() / 2;
+    // Each watched leaf holds a descriptor (an eventfd on v1, memory.current on v2).
+    options.fd_budget = cgroup::split_fd_limit(true).scanner;
   }
   return options;
 }
@@ -30,8 +28,7 @@ cgroup::LeafScanOptions scan_options(const Config& config) {
 // Probed once: a v2 kernel before 5.19 has no memory.reclaim anywhere.
 bool can_reclaim(const cgroup::Parent& parent) {
   return parent.version == cgroup::Version::kV1 ||
-         ::faccessat(parent.fd.get(), cgroup::files::kMemoryReclaim, F_OK, AT_SYMLINK_NOFOLLOW) ==
-             0;
+         cgroup::exists_at(parent.fd.get(), cgroup::files::kMemoryReclaim);
 }
 
 const char* version_name(cgroup::Version v) {
@@ -53,7 +50,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
                 telemetry_.metrics(), report_ ? &*report_ : nullptr),
       watch_(watching(config)
                  ? std::make_unique<LeafWatch>(config, parent_, scanner_.leaf_dir(), tracker_,
-                                               reclaims_, cgroup::raise_fd_limit() / 2)
+                                               reclaims_, cgroup::split_fd_limit(true).watches)
                  : nullptr),
       scan_(config, parent_, scanner_, tracker_, reclaims_, watch_.get(), telemetry_,
             report_ ? &*report_ : nullptr, clock),

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "cgroup/leaf_scan.h"
+#include "cgroup/leaf_files.h"
 #include "obs/events.h"
 
 namespace cgmm::app {

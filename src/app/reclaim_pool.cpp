@@ -10,7 +10,7 @@
 #include <stdexcept>
 
 #include "app/signals.h"
-#include "cgroup/leaf_scan.h"
+#include "cgroup/leaf_files.h"
 #include "obs/events.h"
 
 namespace cgmm::app {

@@ -1,10 +1,8 @@
 #include "cgroup/hierarchy.h"
 
-#include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -27,7 +25,7 @@ std::string last_component(const std::string& path) {
 
 bool controller_listed(int dir_fd, const char* controller) {
   std::string text;
-  if (!read_file_at(dir_fd, "cgroup.controllers", text)) {
+  if (!read_file_at(dir_fd, files::kControllers, text)) {
     return false;
   }
   size_t pos = 0;
@@ -43,31 +41,12 @@ bool controller_listed(int dir_fd, const char* controller) {
   return false;
 }
 
-// The parent and each ancestor on the same mount, root first. A cgroup2 mount root has no
-// memory.max, so it is left out.
-std::vector<Fd> v2_limit_ancestors(int parent_fd, dev_t dev) {
-  std::vector<Fd> chain;
-  Fd current(::openat(parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  while (current) {
-    Fd up(::openat(current.get(), "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    struct stat st {};
-    struct stat here {};
-    if (!up || ::fstat(up.get(), &st) != 0 || ::fstat(current.get(), &here) != 0 ||
-        st.st_dev != dev || (st.st_ino == here.st_ino)) {
-      break;  // `current` is the mount root
-    }
-    chain.insert(chain.begin(), std::move(current));
-    current = std::move(up);
-  }
-  return chain;
-}
-
 }  // namespace
 
 std::variant<Parent, ParentError> open_parent(const std::string& path) {
-  Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) {
-    int err = errno;
+  auto opened = open_path(path);
+  if (!opened) {
+    const int err = opened.error().err;
     if (err == ENOENT) {
       return ParentError{"parent cgroup " + path + " does not exist"};
     }
@@ -76,6 +55,7 @@ std::variant<Parent, ParentError> open_parent(const std::string& path) {
     }
     return ParentError{"cannot open parent cgroup " + path + ": " + std::strerror(err)};
   }
+  Fd fd = std::move(*opened);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return ParentError{"parent cgroup " + path + " is not a directory"};
@@ -91,7 +71,7 @@ std::variant<Parent, ParentError> open_parent(const std::string& path) {
   parent.dev = st.st_dev;
   if (fs.f_type == CGROUP_SUPER_MAGIC) {
     parent.version = Version::kV1;
-    if (::faccessat(fd.get(), files::kMemoryStat, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (!exists_at(fd.get(), files::kMemoryStat)) {
       return ParentError{"parent cgroup " + path +
                          " is on cgroup v1 but not in the memory hierarchy (no memory.stat)"};
     }
@@ -101,7 +81,9 @@ std::variant<Parent, ParentError> open_parent(const std::string& path) {
       return ParentError{"parent cgroup " + path +
                          " is on cgroup v2 but the memory controller is not enabled for it"};
     }
-    parent.limit_ancestors = v2_limit_ancestors(fd.get(), st.st_dev);
+    // A cgroup2 mount root has no memory.max: the limits that bound every leaf are those of the
+    // parent and its ancestors below it.
+    parent.limit_ancestors = open_ancestors_below_mount_root(fd.get(), st.st_dev);
   } else {
     return ParentError{"parent cgroup " + path + " is not on a cgroup filesystem"};
   }

@@ -9,10 +9,6 @@
 
 namespace cgmm::cgroup {
 
-// Opens the directory `rel` ("a/b/c", or "." for `root_fd` itself) below `root_fd`, never
-// following a symlink, never leaving root_fd's mount and never going above it.
-IoResult<Fd> open_dir_beneath(int root_fd, std::string_view rel);
-
 // How a sample names its leaf's directory without holding it open: the scanner's root plus the
 // sample's name and inode. Copying one costs no system call and no file descriptor, so a scan
 // can hand one to every sample; only a reclaim opens the directory.
@@ -25,8 +21,9 @@ class LeafDir {
 
   bool valid() const { return root_ && root_->valid(); }
 
-  // Opens the leaf called `name` and checks that it is still the incarnation `inode`. A leaf
-  // that is gone or was replaced by a new cgroup of the same name answers ENOENT.
+  // Opens the leaf called `name` beneath the root (open_dir_beneath: no symlink, no other mount)
+  // and checks that it is still the incarnation `inode`. A leaf that is gone or was replaced by a
+  // new cgroup of the same name answers ENOENT.
   IoResult<Fd> open(std::string_view name, uint64_t inode) const;
 
  private:

@@ -1,21 +1,17 @@
 #include "cgroup/leaf_scan.h"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <sys/inotify.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
-#include <cstring>
-#include <mutex>
-#include <unordered_map>
+#include <cerrno>
+#include <string_view>
 
-#include "cgroup/compact_vector.h"
 #include "cgroup/files.h"
 #include "cgroup/io.h"
+#include "cgroup/leaf_files.h"
 
 namespace cgmm::cgroup {
 
@@ -24,12 +20,12 @@ struct LeafScanner::Node {
   std::string path;  // the cgroup's name, "<parent name>/<path below it>"; the parent's own name
   uint64_t inode = 0;
   Node* up = nullptr;
-  int wd = -1;        // inotify watch, or -1: listed on every scan
-  Fd stat;            // memory.stat, kept while this is a leaf and the fd budget allows
-  Fd max;             // v2: memory.max, kept while the fd budget allows
-  uint16_t base = 0;  // where the last path component starts in `path` (its size for the parent)
-  uint8_t depth = 0;
-  CompactVector<std::unique_ptr<Node>> children;
+  int wd = -1;      // inotify watch, or -1: listed on every scan
+  Fd stat;          // memory.stat, kept while this is a leaf and the fd budget allows
+  Fd max;           // v2: memory.max, kept while the fd budget allows
+  size_t base = 0;  // where the last path component starts in `path` (its size for the parent)
+  int depth = 0;
+  std::vector<std::unique_ptr<Node>> children;
 
   // The path component; empty for the parent.
   std::string_view name() const { return std::string_view(path).substr(base); }
@@ -45,150 +41,39 @@ constexpr uint32_t kWatchMask =
     IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR;
 
 std::optional<uint64_t> min_limit(std::optional<uint64_t> a, std::optional<uint64_t> b) {
-  if (!a) {
-    return b;
-  }
-  if (!b) {
-    return a;
-  }
-  return std::min(*a, *b);
-}
-
-struct ChildDir {
-  std::string name;
-  uint64_t inode;
-};
-
-// Lists the subdirectories of `dir_fd`, a freshly opened directory (its offset at the start). A
-// directory that vanished lists as empty.
-std::vector<ChildDir> child_dirs(int dir_fd) {
-  std::vector<ChildDir> out;
-  alignas(struct dirent64) std::array<char, 8192> buf;
-  for (;;) {
-    ssize_t n = ::getdents64(dir_fd, buf.data(), buf.size());
-    if (n <= 0) {
-      break;
-    }
-    for (ssize_t off = 0; off < n;) {
-      auto* d = reinterpret_cast<struct dirent64*>(buf.data() + off);
-      off += d->d_reclen;
-      const char* nm = d->d_name;
-      if (nm[0] == '.' && (nm[1] == '\0' || (nm[1] == '.' && nm[2] == '\0'))) {
-        continue;
-      }
-      bool is_dir = d->d_type == DT_DIR;
-      if (d->d_type == DT_UNKNOWN) {
-        struct stat st {};
-        is_dir = ::fstatat(dir_fd, nm, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
-      }
-      if (is_dir) {
-        out.push_back({nm, d->d_ino});
-      }
-    }
-  }
-  return out;
-}
-
-// Reads a cgroupfs (or regular) file from offset 0. cgroupfs files are seq_files: a pread at a
-// non-zero offset makes the kernel generate the whole text again to skip to it, so the usual
-// "read until 0" would double the cost. A read shorter than the buffer has reached the end, on
-// seq_files as on regular files, so one pread is enough unless the buffer filled up.
-IoStatus read_whole(int fd, const char* name, std::string& buf) {
-  constexpr size_t kInitial = 8192;
-  if (buf.capacity() < kInitial) {
-    buf.reserve(kInitial);
-  }
-  buf.resize(buf.capacity());
-  ssize_t n;
-  do {
-    n = ::pread(fd, buf.data(), buf.size(), 0);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) {
-    buf.clear();
-    return IoError{errno, "read", name};
-  }
-  if (static_cast<size_t>(n) < buf.size()) {
-    buf.resize(static_cast<size_t>(n));
-    return Ok{};
-  }
-  return pread_all(fd, name, buf);
-}
-
-IoResult<core::MemoryStats> stats_from_text(const std::string& text, Version version,
-                                      std::optional<uint64_t> v2_limit) {
-  auto stats = parse_memory_stat(text, version);
-  if (!stats) {
-    return IoError{EBADMSG, "parse", files::kMemoryStat};
-  }
-  if (version == Version::kV2) {
-    stats->limit_bytes = v2_limit;
-  }
-  return *stats;
-}
-
-std::optional<uint64_t> limit_from_text(const std::string& text) {
-  auto limit = parse_memory_max(text);
-  return limit ? *limit : std::nullopt;
-}
-
-// Growing a process's fd table while other threads exist waits for an RCU grace period (many
-// milliseconds on a busy VM), once per doubling. Growing it once up front, before the first walk
-// opens a file per leaf, leaves at most a few such waits for the largest trees.
-constexpr size_t kInitialFdTable = 4096;
-
-void reserve_fd_table(int any_fd, size_t fds) {
-  if (fds > 0) {
-    int fd = ::fcntl(any_fd, F_DUPFD_CLOEXEC, static_cast<int>(fds - 1));
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
-}
-
-int open_file_at(int dir_fd, const char* name) {
-  int fd;
-  do {
-    fd = ::openat(dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  return fd;
+  return a && b ? std::min(*a, *b) : a ? a : b;
 }
 
 }  // namespace
 
-size_t raise_fd_limit() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    struct rlimit rl {};
-    if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-      rl.rlim_cur = rl.rlim_max;
-      ::setrlimit(RLIMIT_NOFILE, &rl);
-    }
-  });
-  struct rlimit rl {};
-  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY) {
-    return 1024;
-  }
-  return static_cast<size_t>(rl.rlim_cur);
-}
-
 LeafScanner::LeafScanner(const Parent& parent, LeafScanOptions options)
-    : parent_(parent), options_(options) {
-  const size_t limit = raise_fd_limit();
-  counters_.fd_budget = limit > options_.fd_reserve ? limit - options_.fd_reserve : 0;
-  reserve_fd_table(parent_.fd.get(), std::min(counters_.fd_budget, kInitialFdTable));
-  root_fd_ = std::make_shared<const Fd>(::fcntl(parent_.fd.get(), F_DUPFD_CLOEXEC, 0));
+    : parent_(parent),
+      options_(options),
+      fds_(options.fd_budget ? *options.fd_budget : split_fd_limit(false).scanner) {
+  reserve_fd_table(parent_.fd.get(), fds_.limit());
+  auto root = open_dir_at(parent_.fd.get(), ".");
+  root_fd_ = std::make_shared<const Fd>(root ? std::move(*root) : Fd());
   leaf_dir_ = LeafDir(root_fd_, parent_.name.size());
   if (options_.watch) {
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   }
   if (parent_.version == Version::kV2) {
     for (const Fd& ancestor : parent_.limit_ancestors) {
-      ancestor_max_.emplace_back(open_file_at(ancestor.get(), files::kMemoryMax));
+      auto max = open_file_at(ancestor.get(), files::kMemoryMax);
+      ancestor_max_.push_back(max ? std::move(*max) : Fd());
     }
   }
 }
 
 LeafScanner::~LeafScanner() = default;
+
+LeafScanCounters LeafScanner::counters() const {
+  LeafScanCounters c = counters_;
+  c.kept_fds = fds_.kept();
+  c.fd_budget = fds_.limit();
+  c.unwatched_dirs = c.dirs - watched_.size();
+  return c;
+}
 
 void LeafScanner::scan(std::vector<core::LeafSample>& out) {
   ++counters_.scans;
@@ -200,7 +85,7 @@ void LeafScanner::scan(std::vector<core::LeafSample>& out) {
     }
     root_ = std::make_unique<Node>();
     root_->path = parent_.name;
-    root_->base = static_cast<uint16_t>(root_->path.size());
+    root_->base = root_->path.size();
     root_->inode = st.st_ino;
     ++counters_.dirs;
   }
@@ -212,17 +97,16 @@ void LeafScanner::scan(std::vector<core::LeafSample>& out) {
   if (full_walk_due_) {
     full_walk_due_ = false;
     ++counters_.full_walks;
-    Fd dir(::openat(root_fd_->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir) {
-      reconcile(*root_, dir.get(), true);
+    if (auto dir = open_dir_at(root_fd_->get(), ".")) {
+      reconcile(*root_, dir->get(), true);
     }
   }
 
   Limit limit;
   if (parent_.version == Version::kV2) {
     for (const Fd& max : ancestor_max_) {
-      if (max && read_whole(max.get(), files::kMemoryMax, buf_)) {
-        limit = min_limit(limit, limit_from_text(buf_));
+      if (auto own = max ? pread_memory_max(max.get(), buf_) : Limit()) {
+        limit = min_limit(limit, *own);
       }
     }
   }
@@ -243,18 +127,13 @@ void LeafScanner::scan(std::vector<core::LeafSample>& out) {
     }
   }
   dead_.clear();
-  counters_.unwatched_dirs = counters_.dirs - watched_.size();
 }
 
 void LeafScanner::drain_events() {
   if (!inotify_) {
     return;
   }
-  struct Pending {
-    int wd;
-    std::string name;
-  };
-  std::vector<Pending> pending;
+  std::vector<std::pair<int, std::string>> pending;  // watch and child name
   alignas(struct inotify_event) std::array<char, 16384> buf;
   for (;;) {
     ssize_t n = ::read(inotify_.get(), buf.data(), buf.size());
@@ -271,9 +150,9 @@ void LeafScanner::drain_events() {
       if (ev->mask & IN_IGNORED) {
         // The watch is gone (its directory was removed): list it on every scan until its
         // parent's event removes it.
-        if (Node* node = watched_.find(ev->wd)) {
-          node->wd = -1;
-          watched_.erase(ev->wd);
+        if (auto it = watched_.find(ev->wd); it != watched_.end()) {
+          it->second->wd = -1;
+          watched_.erase(it);
         }
         continue;
       }
@@ -283,12 +162,10 @@ void LeafScanner::drain_events() {
     }
   }
   for (size_t i = 0; i < pending.size(); ++i) {
-    if (i > 0 && pending[i].wd == pending[i - 1].wd && pending[i].name == pending[i - 1].name) {
-      continue;
-    }
     // Looked up again each time: an earlier event may have removed the directory.
-    if (Node* dir = watched_.find(pending[i].wd)) {
-      resolve_child(*dir, pending[i].name);
+    auto it = watched_.find(pending[i].first);
+    if ((i == 0 || pending[i] != pending[i - 1]) && it != watched_.end()) {
+      resolve_child(*it->second, pending[i].second);
     }
   }
 }
@@ -305,9 +182,8 @@ void LeafScanner::resolve_child(Node& dir, const std::string& name) {
   std::unique_ptr<Node> fresh;
   if (dir_fd) {
     struct stat st {};
-    Fd probe(
-        ::openat(dir_fd->get(), name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (probe && ::fstat(probe.get(), &st) == 0 && st.st_dev == parent_.dev &&
+    auto probe = open_dir_at(dir_fd->get(), name.c_str());
+    if (probe && ::fstat(probe->get(), &st) == 0 && st.st_dev == parent_.dev &&
         it != dir.children.end() && (*it)->inode == st.st_ino) {
       return;  // the event was about a cgroup already known
     }
@@ -338,10 +214,10 @@ std::unique_ptr<LeafScanner::Node> LeafScanner::make_child(Node& up, const std::
   }
   auto node = std::make_unique<Node>();
   node->path = up.path + "/" + name;
-  node->base = static_cast<uint16_t>(up.path.size() + 1);
+  node->base = up.path.size() + 1;
   node->inode = st.st_ino;
   node->up = &up;
-  node->depth = static_cast<uint8_t>(up.depth + 1);
+  node->depth = up.depth + 1;
   ++counters_.dirs;
   reconcile(*node, sub->get(), true);
   return node;
@@ -355,13 +231,13 @@ void LeafScanner::reconcile(Node& node, int dir_fd, bool deep) {
     return;
   }
   ++counters_.dirs_listed;
-  std::vector<ChildDir> listed = child_dirs(dir_fd);
+  std::vector<ChildDir> listed = list_child_dirs(dir_fd);
   std::unordered_map<std::string_view, std::unique_ptr<Node>*> known;
   known.reserve(node.children.size());
   for (auto& c : node.children) {
     known.emplace(c->name(), &c);
   }
-  CompactVector<std::unique_ptr<Node>> next;
+  std::vector<std::unique_ptr<Node>> next;
   next.reserve(listed.size());
   for (const ChildDir& child : listed) {
     auto it = known.find(child.name);
@@ -387,11 +263,10 @@ void LeafScanner::reconcile(Node& node, int dir_fd, bool deep) {
     }
   }
   node.children = std::move(next);
-  if (node.children.empty() && !node.stat && may_keep()) {
+  if (node.children.empty() && !node.stat && fds_.may_keep()) {
     // A leaf: open its memory.stat now, through the directory already open.
-    Fd stat(open_file_at(dir_fd, files::kMemoryStat));
-    if (stat) {
-      keep(node.stat, std::move(stat));
+    if (auto stat = open_file_at(dir_fd, files::kMemoryStat)) {
+      fds_.keep(node.stat, std::move(*stat));
     }
   }
 }
@@ -407,7 +282,7 @@ void LeafScanner::watch(Node& node, int dir_fd) {
   int wd = ::inotify_add_watch(inotify_.get(), path.c_str(), kWatchMask);
   if (wd >= 0) {
     node.wd = wd;
-    watched_.insert(wd, &node);
+    watched_[wd] = &node;
   }
 }
 
@@ -421,8 +296,8 @@ void LeafScanner::release(Node& node) {
     watched_.erase(node.wd);
     node.wd = -1;
   }
-  drop(node.stat);
-  drop(node.max);
+  fds_.drop(node.stat);
+  fds_.drop(node.max);
   --counters_.dirs;
 }
 
@@ -440,33 +315,31 @@ void LeafScanner::emit(Node& node, Limit limit, std::vector<core::LeafSample>& o
     sample(node, limit, out, count);
     return;
   }
-  drop(node.stat);  // no longer a leaf
+  fds_.drop(node.stat);  // no longer a leaf
   for (auto& child : node.children) {
     emit(*child, limit, out, count);
   }
 }
 
-void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>& out, size_t& count) {
-  IoStatus read = Ok{};
+void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>& out,
+                         size_t& count) {
+  IoResult<core::MemoryStats> stats = IoError{};
   if (node.stat) {
-    read = read_whole(node.stat.get(), files::kMemoryStat, buf_);
-    if (!read && read.error().vanished()) {
+    stats = pread_leaf_stats(node.stat.get(), parent_.version, limit, buf_);
+    if (!stats && stats.error().vanished()) {
       dead_.push_back(&node);  // a kept file of a removed cgroup: close it, drop the node
       return;
     }
+  } else if (auto fd = open_file(node, files::kMemoryStat); !fd) {
+    stats = fd.error();
   } else {
-    auto fd = open_file(node, files::kMemoryStat);
-    if (!fd) {
-      read = fd.error();
-    } else {
-      read = read_whole(fd->get(), files::kMemoryStat, buf_);
-      if (read && fd->valid() && may_keep()) {
-        keep(node.stat, std::move(*fd));
-      }
+    stats = pread_leaf_stats(fd->get(), parent_.version, limit, buf_);
+    // Kept when it could be read, even if its text did not parse.
+    const bool read = stats || stats.error().op == std::string_view("parse");
+    if (read && fds_.may_keep()) {
+      fds_.keep(node.stat, std::move(*fd));
     }
   }
-  IoResult<core::MemoryStats> stats =
-      read ? stats_from_text(buf_, parent_.version, limit) : IoResult<core::MemoryStats>(read.error());
   if (!stats && stats.error().vanished()) {
     return;
   }
@@ -501,81 +374,23 @@ IoResult<Fd> LeafScanner::open_file(const Node& node, const char* file) {
     const int err = dir.error().err;
     return IoError{err == ENOTDIR || err == EXDEV ? ENOENT : err, "open", file};
   }
-  Fd fd(open_file_at(dir->get(), file));
-  if (!fd) {
-    if (errno == EMFILE || errno == ENFILE) {
-      counters_.fd_budget = counters_.kept_fds;  // keep no more than already kept
-    }
-    return IoError{errno, "open", file};
-  }
-  return fd;
+  return fds_.open_file_at(dir->get(), file);
 }
 
 LeafScanner::Limit LeafScanner::own_limit(Node& node) {
   if (node.max) {
-    if (read_whole(node.max.get(), files::kMemoryMax, buf_)) {
-      return limit_from_text(buf_);
+    if (auto limit = pread_memory_max(node.max.get(), buf_)) {
+      return *limit;
     }
-    drop(node.max);
+    fds_.drop(node.max);
     return std::nullopt;
   }
   auto fd = open_file(node, files::kMemoryMax);
-  if (!fd || !read_whole(fd->get(), files::kMemoryMax, buf_)) {
-    return std::nullopt;
+  auto limit = fd ? pread_memory_max(fd->get(), buf_) : fd.error();
+  if (limit && fds_.may_keep()) {
+    fds_.keep(node.max, std::move(*fd));
   }
-  if (may_keep()) {
-    keep(node.max, std::move(*fd));
-  }
-  return limit_from_text(buf_);
-}
-
-void LeafScanner::keep(Fd& slot, Fd fd) {
-  if (!slot) {
-    ++counters_.kept_fds;
-  }
-  slot = std::move(fd);
-}
-
-void LeafScanner::drop(Fd& slot) {
-  if (slot) {
-    --counters_.kept_fds;
-    slot.reset();
-  }
-}
-
-IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
-                                      std::string& buf) {
-  Fd fd(open_file_at(dir_fd, files::kMemoryStat));
-  if (!fd) {
-    return IoError{errno, "open", files::kMemoryStat};
-  }
-  if (auto st = read_whole(fd.get(), files::kMemoryStat, buf); !st) {
-    return st.error();
-  }
-  return stats_from_text(buf, version, v2_limit);
-}
-
-IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf) {
-  const char* name = version == Version::kV1 ? files::kMemoryUsage : files::kMemoryCurrent;
-  if (auto st = read_file_at(dir_fd, name, buf); !st) {
-    return st.error();
-  }
-  if (auto usage = parse_usage(buf)) {
-    return *usage;
-  }
-  return IoError{EBADMSG, "parse", name};
-}
-
-IoResult<uint64_t> pread_usage(int fd, const char* name) {
-  char text[32];  // a byte count and a newline
-  auto n = pread_small(fd, name, text, sizeof text);
-  if (!n) {
-    return n.error();
-  }
-  if (auto usage = parse_usage(std::string_view(text, *n))) {
-    return *usage;
-  }
-  return IoError{EBADMSG, "parse", name};
+  return limit ? *limit : std::nullopt;
 }
 
 }  // namespace cgmm::cgroup

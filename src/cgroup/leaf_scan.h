@@ -4,39 +4,27 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "cgroup/fd.h"
+#include "cgroup/fd_budget.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_dir.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
-#include "cgroup/watch_table.h"
 #include "core/leaf_sample.h"
 
 namespace cgmm::cgroup {
-
-// Reads one leaf's memory.stat through its directory fd, using `buf` as scratch space. On v2 the
-// limit is not part of memory.stat: `v2_limit` is the effective limit found by the walk.
-IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version, std::optional<uint64_t> v2_limit,
-                                      std::string& buf);
-
-// Reads one leaf's memory usage (v1 memory.usage_in_bytes, v2 memory.current) through its
-// directory fd, using `buf` as scratch space.
-IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf);
-// The same through an open usage file `fd` named `name`: one pread.
-IoResult<uint64_t> pread_usage(int fd, const char* name);
-
-// Raises the soft RLIMIT_NOFILE to the hard limit (once per process) and returns the soft limit.
-size_t raise_fd_limit();
 
 struct LeafScanOptions {
   // Every this many scans the whole tree is listed again, a safety net under inotify. The first
   // scan is always a full walk.
   uint32_t full_walk_every = 360;
-  // File descriptors left to the rest of the process: the scanner keeps at most the soft
-  // RLIMIT_NOFILE less this many open, and reads the other leaves with open/read/close.
-  size_t fd_reserve = 256;
+  // The most memory.stat (and v2 memory.max) files kept open between scans; the other leaves are
+  // read with open/read/close. Unset: split_fd_limit(false).scanner, RLIMIT_NOFILE less
+  // kFdReserve.
+  std::optional<size_t> fd_budget;
   // Watch directories with inotify; without it every directory is listed on every scan.
   bool watch = true;
 };
@@ -71,7 +59,7 @@ class LeafScanner {
   // Replaces `out` with this scan's leaves, in a stable (directory) order.
   void scan(std::vector<core::LeafSample>& out);
 
-  const LeafScanCounters& counters() const { return counters_; }
+  LeafScanCounters counters() const;
   // Opens a sample's directory by its name and inode, for writing its reclaim file; copies of it
   // stay valid after the scanner is gone.
   const LeafDir& leaf_dir() const { return leaf_dir_; }
@@ -91,9 +79,6 @@ class LeafScanner {
   IoResult<Fd> open_node_dir(const Node& node) const;
   IoResult<Fd> open_file(const Node& node, const char* file);
   Limit own_limit(Node& node);
-  bool may_keep() const { return counters_.kept_fds < counters_.fd_budget; }
-  void keep(Fd& slot, Fd fd);
-  void drop(Fd& slot);
 
   const Parent& parent_;
   LeafScanOptions options_;
@@ -102,7 +87,8 @@ class LeafScanner {
   std::unique_ptr<Node> root_;
   std::vector<Fd> ancestor_max_;  // v2: memory.max of the parent and its ancestors
   Fd inotify_;
-  WatchTable<Node> watched_;
+  std::unordered_map<int, Node*> watched_;  // inotify watch descriptors
+  FdBudget fds_;
   std::vector<Node*> dead_;  // leaves whose kept memory.stat said the cgroup is gone
   bool full_walk_due_ = true;
   bool walked_ = false;  // this scan began with a full walk

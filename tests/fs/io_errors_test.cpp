@@ -5,7 +5,7 @@
 #include <cerrno>
 
 #include "cgroup/io.h"
-#include "cgroup/leaf_scan.h"
+#include "cgroup/leaf_files.h"
 #include "cgroup/reclaim.h"
 #include "support/temp_tree.h"
 #include "support/write_gate.h"

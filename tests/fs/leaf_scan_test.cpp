@@ -325,7 +325,7 @@ TEST(LeafScanDeathTest, FewFileDescriptorsStillReadEveryLeaf) {
     }
     Parent parent = t.parent("p", Version::kV1);
     LeafScanOptions o;
-    o.fd_reserve = 24;
+    o.fd_budget = split_fd_limit(false, 24).scanner;
     LeafScanner scanner(parent, o);
     std::vector<core::LeafSample> out;
     for (int round = 0; round < 3; ++round) {

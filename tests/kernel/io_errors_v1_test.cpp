@@ -18,6 +18,7 @@
 #include "cgroup/files.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/io.h"
+#include "cgroup/leaf_files.h"
 #include "cgroup/leaf_scan.h"
 #include "cgroup/reclaim.h"
 #include "support/daemon_process.h"

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "cgroup/memory_stat.h"
+#include "cgroup/result.h"
+#include "core/leaf_sample.h"
+
+// A leaf's own files, read through its directory fd or through a file kept open: the scan, the
+// watch between scans, the daemon's check of one leaf and the reclaim's reading after it all read
+// them here. `buf` is scratch space, kept by the caller so that its capacity is reused.
+namespace cgmm::cgroup {
+
+// Reads memory.stat through the leaf's directory fd. On v2 the limit is not part of memory.stat:
+// `v2_limit` is the effective limit found by the walk.
+IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version,
+                                            std::optional<uint64_t> v2_limit, std::string& buf);
+// The same through an open memory.stat `stat_fd`: one pread.
+IoResult<core::MemoryStats> pread_leaf_stats(int stat_fd, Version version,
+                                             std::optional<uint64_t> v2_limit, std::string& buf);
+
+// The usage file of `version`: v1 memory.usage_in_bytes, v2 memory.current.
+const char* usage_file(Version version);
+// Reads the leaf's memory usage through its directory fd.
+IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf);
+// The same through an open usage file `fd` named `name`: one pread.
+IoResult<uint64_t> pread_usage(int fd, const char* name);
+
+// v2: reads an open memory.max. The value is the limit, or none for "max" and for text that is
+// not a limit.
+IoResult<std::optional<uint64_t>> pread_memory_max(int fd, std::string& buf);
+
+}  // namespace cgmm::cgroup
