@@ -225,9 +225,7 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
   } catch (const CLI::CallForVersion& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
-    UsageError error(e.what());
-    error.set_log_format(requested_format());
-    throw error;
+    throw UsageError(e.what(), requested_format());
   } catch (UsageError& e) {
     e.set_log_format(requested_format());
     throw;

@@ -38,7 +38,9 @@ struct Config {
 // Bad usage or configuration: the message names the bad value. Exit code 2.
 class UsageError : public std::runtime_error {
  public:
-  explicit UsageError(const std::string& message) : std::runtime_error(message) {}
+  explicit UsageError(const std::string& message,
+                      std::optional<obs::LogFormat> format = std::nullopt)
+      : std::runtime_error(message), log_format_(format) {}
 
   // The log format the user asked for, as far as it could be read when the error was found; none
   // when the error came before any log format was known or the log format itself is bad.

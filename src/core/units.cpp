@@ -255,7 +255,7 @@ std::string format_bytes(uint64_t bytes) {
   if (bytes < 1024) {
     return std::to_string(bytes) + " B";
   }
-  double v = static_cast<double>(bytes);
+  auto v = static_cast<double>(bytes);
   size_t u = 0;
   while (v >= 1024 && u + 1 < std::size(kUnits)) {
     v /= 1024;
