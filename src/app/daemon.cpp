@@ -163,7 +163,8 @@ void Daemon::scan() {
   const core::TickResult r = tracker_.observe(samples_, clock_.now());
   log_changes(r);
 
-  obs::DaemonMetrics* metrics = telemetry_.metrics();
+  obs::Metrics* metrics = telemetry_.metrics();
+  std::vector<obs::LeafGauges> leaves;
   if (config_.once) {
     report_.clear();
   }
@@ -172,8 +173,10 @@ void Daemon::scan() {
     const core::Decision& d = r.decisions[i];
     if (metrics) {
       if (s.stats) {
-        metrics->set_leaf(s.name, s.stats->cache_bytes, s.stats->limit_bytes, d.threshold_bytes);
+        leaves.push_back(
+            {s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes, d.threshold_bytes});
       } else {
+        leaves.push_back({s.name, s.inode, {}, {}, {}});
         metrics->record_error("read_stats");
       }
     }
@@ -211,7 +214,7 @@ void Daemon::scan() {
     remap_rechecks();
   }
   if (metrics) {
-    metrics->record_scan(clock_.now() - start, samples_.size());
+    metrics->publish_scan(clock_.now() - start, leaves);
   }
   telemetry_.scan_finished();
 }
@@ -240,13 +243,9 @@ void Daemon::log_changes(const core::TickResult& r) {
                  {"container_id", li.labels.container_id}});
     }
   }
-  obs::DaemonMetrics* metrics = telemetry_.metrics();
   for (const cgroup::LeafName& name : r.vanished) {
     log_event(Level::info, "cgroup_vanished", "cgroup " + name + " disappeared",
               {{"cgroup", name.view()}});
-    if (metrics) {
-      metrics->forget_leaf(name);  // vanished cgroups must not linger in the exposition
-    }
   }
   for (size_t i : r.error_started) {
     const cgroup::LeafSample& s = samples_[i];
@@ -311,17 +310,12 @@ void Daemon::collect_finished() {
   for (core::ReclaimOutcome& o : pool_.take_finished()) {
     const core::BackoffChange backoff = tracker_.reclaim_finished(o);
     using R = core::ReclaimOutcome::Result;
-    const bool known = tracker_.contains(o.name, o.inode);
     const LeafInfo li = info(o.name);
     log_backoff(o, li, backoff);
-    if (obs::DaemonMetrics* m = telemetry_.metrics()) {
-      m->record_reclaim(o.name, core::to_string(o.result), o.freed_bytes(), o.took,
-                        std::chrono::system_clock::now());
+    if (obs::Metrics* m = telemetry_.metrics()) {
+      m->record_reclaim(o, std::chrono::system_clock::now());
       if (o.result == R::kFailed) {
         m->record_error("reclaim");
-      }
-      if (!known) {
-        m->forget_leaf(o.name);
       }
     }
     switch (o.result) {

@@ -17,7 +17,7 @@
 #include "cgroup/usage_poll.h"
 #include "core/clock.h"
 #include "core/tracker.h"
-#include "obs/daemon_metrics.h"
+#include "obs/metrics.h"
 #include "obs/report.h"
 
 namespace cgmm::app {
