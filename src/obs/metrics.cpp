@@ -223,6 +223,9 @@ void Metrics::record_reclaim(const core::ReclaimOutcome& outcome,
   }
   const std::chrono::duration<double> since_epoch = at.time_since_epoch();
   it->second.last_reclaim_seconds = since_epoch.count();
+  if (outcome.cache_after_bytes) {
+    it->second.cache_bytes = outcome.cache_after_bytes;
+  }
 }
 
 void Metrics::record_error(std::string_view kind) {

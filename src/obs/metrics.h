@@ -65,8 +65,9 @@ class Metrics {
   void publish_scan(std::chrono::duration<double> took, std::span<const LeafGauges> leaves);
 
   // A reclaim ended at `at`: counted by its result, its freed bytes and its duration. Its leaf,
-  // if the last scan saw that very incarnation, gets the timestamp. Any other leaf is left alone:
-  // a reclaim that outlived its cgroup brings no series back.
+  // if the last scan saw that very incarnation, gets the timestamp and, when the cache after the
+  // reclaim is known, that cache as its cache gauge at once. Any other leaf is left alone: a
+  // reclaim that outlived its cgroup brings no series back.
   void record_reclaim(const core::ReclaimOutcome& outcome,
                       std::chrono::system_clock::time_point at);
 

@@ -1,5 +1,5 @@
-// The per-leaf series of /metrics: what each scan publishes, what a finished reclaim changes,
-// and that vanished leaves leave no trace.
+// The per-leaf series of /metrics: what each scan publishes, what a finished reclaim changes at
+// once, and that vanished leaves leave no trace.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -146,6 +146,39 @@ TEST(MetricsLeaf, ACgroupCreatedAgainUnderItsNameStartsAfresh) {
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "3")));
   EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
+}
+
+// What the issue was about: the page showed the cache from before the reclaim until the next
+// scan, 150 MiB while memory.stat said 0.
+TEST(MetricsLeaf, AFinishedReclaimSetsItsLeafsCacheAtOnce) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, 200 * kMiB, 50 * kMiB},
+                 {kPlainLeaf.cgroup, 2, 9, {}, {}}});
+  ASSERT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
+
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
+  EXPECT_THAT(
+      text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", kPodLabels, "209715200")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_threshold_bytes", kPodLabels, "52428800")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPlainLabels, "9")));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaimed_bytes_total 157286400\n"));
+
+  // The next scan's reading wins again.
+  scan(metrics, {{kPodLeaf.cgroup, 1, 2 * kMiB, 200 * kMiB, 50 * kMiB}});
+  EXPECT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "2097152")));
+}
+
+TEST(MetricsLeaf, AReclaimThatCouldNotReadTheCacheAfterLeavesTheGauge) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}}});
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, std::nullopt), kAt);
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
+  EXPECT_THAT(
+      text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
 }
 
 TEST(MetricsLeaf, AReclaimOfAVanishedLeafBringsNoSeriesBack) {
