@@ -9,7 +9,7 @@ namespace cgmm::app {
 using Result = core::ReclaimResult;
 
 Reclaims::Reclaims(const Config& config, bool can_reclaim, const cgroup::LeafDir& leaf_dir,
-                   core::Tracker& tracker, ReclaimRunner& runner, obs::DaemonMetrics* metrics,
+                   core::Tracker& tracker, ReclaimRunner& runner, obs::Metrics* metrics,
                    OnceReport* report)
     : config_(config),
       can_reclaim_(can_reclaim),
@@ -52,8 +52,7 @@ void Reclaims::collect() {
   for (core::ReclaimOutcome& o : runner_.take_finished()) {
     log_backoff(o, tracker_.reclaim_finished(o));
     if (metrics_) {
-      metrics_->record_reclaim(o.name, core::to_string(o.result), o.freed_bytes(), o.took,
-                               std::chrono::system_clock::now(), o.cache_after_bytes);
+      metrics_->record_reclaim(o, std::chrono::system_clock::now());
       if (o.result == Result::kFailed) {
         metrics_->record_error("reclaim");
       }

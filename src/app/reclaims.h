@@ -10,7 +10,7 @@
 #include "core/decide.h"
 #include "core/leaf_sample.h"
 #include "core/tracker.h"
-#include "obs/daemon_metrics.h"
+#include "obs/metrics.h"
 
 namespace cgmm::app {
 
@@ -22,7 +22,7 @@ class Reclaims final : public Part {
   // `can_reclaim` is false on a v2 kernel without memory.reclaim: decisions are then only
   // logged, as in a dry run. `metrics` and `report` may be null.
   Reclaims(const Config& config, bool can_reclaim, const cgroup::LeafDir& leaf_dir,
-           core::Tracker& tracker, ReclaimRunner& runner, obs::DaemonMetrics* metrics,
+           core::Tracker& tracker, ReclaimRunner& runner, obs::Metrics* metrics,
            OnceReport* report);
 
   // Acts on a reclaim decision for `leaf` (whose stats are set).
@@ -46,7 +46,7 @@ class Reclaims final : public Part {
   const cgroup::LeafDir& leaf_dir_;
   core::Tracker& tracker_;
   ReclaimRunner& runner_;
-  obs::DaemonMetrics* metrics_;
+  obs::Metrics* metrics_;
   OnceReport* report_;
 };
 

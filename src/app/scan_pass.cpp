@@ -53,14 +53,15 @@ void ScanPass::scan() {
   if (watch_) {
     watch_->renew(samples_, r.decisions);
   }
-  if (obs::DaemonMetrics* metrics = telemetry_.metrics()) {
+  if (obs::Metrics* metrics = telemetry_.metrics()) {
     gauges_.clear();
     for (size_t i = 0; i < samples_.size(); ++i) {
       const core::LeafSample& s = samples_[i];
       if (s.stats) {
-        gauges_.push_back(
-            {s.name, s.stats->cache_bytes, s.stats->limit_bytes, r.decisions[i].threshold_bytes});
+        gauges_.push_back({s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes,
+                           r.decisions[i].threshold_bytes});
       } else {
+        gauges_.push_back({s.name, s.inode, {}, {}, {}});
         metrics->record_error("read_stats");
       }
     }

@@ -13,7 +13,7 @@
 #include "core/clock.h"
 #include "core/leaf_sample.h"
 #include "core/tracker.h"
-#include "obs/daemon_metrics.h"
+#include "obs/metrics.h"
 
 namespace cgmm::app {
 

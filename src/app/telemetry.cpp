@@ -33,13 +33,12 @@ Telemetry::Telemetry(const std::optional<obs::ListenAddress>& listen, core::Dura
   if (!listen) {
     return;
   }
-  registry_ = std::make_unique<obs::Registry>();
-  metrics_ = std::make_unique<obs::DaemonMetrics>(*registry_, CGMM_VERSION, leaf_labels);
+  metrics_ = std::make_unique<obs::Metrics>(CGMM_VERSION, leaf_labels);
   obs::HttpServerOptions options;
   options.address = *listen;
   server_ = std::make_unique<obs::HttpServer>(options);
   server_->handle("/metrics", [this] {
-    return obs::HttpResponse{200, std::string(obs::kExpositionContentType), registry_->render()};
+    return obs::HttpResponse{200, std::string(obs::kExpositionContentType), metrics_->render()};
   });
   server_->handle("/healthz", [this] { return health(); });
 }

@@ -11,7 +11,6 @@
 
 #include "core/clock.h"
 #include "core/units.h"
-#include "obs/daemon_metrics.h"
 #include "obs/http_server.h"
 #include "obs/listen_address.h"
 #include "obs/metrics.h"
@@ -33,7 +32,7 @@ class Telemetry {
             const core::Clock& clock = steady_clock());
 
   bool enabled() const { return metrics_ != nullptr; }
-  obs::DaemonMetrics* metrics() { return metrics_.get(); }
+  obs::Metrics* metrics() { return metrics_.get(); }
 
   // Starts the listener thread. Throws std::system_error when the address cannot be bound.
   void start();
@@ -49,8 +48,7 @@ class Telemetry {
  private:
   core::Duration interval_;
   const core::Clock& clock_;
-  std::unique_ptr<obs::Registry> registry_;
-  std::unique_ptr<obs::DaemonMetrics> metrics_;
+  std::unique_ptr<obs::Metrics> metrics_;
   std::unique_ptr<obs::HttpServer> server_;
   // clock_'s nanoseconds at the last finished scan; kNoScan before the first.
   static constexpr int64_t kNoScan = std::numeric_limits<int64_t>::min();

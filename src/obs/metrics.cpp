@@ -1,11 +1,9 @@
 #include "obs/metrics.h"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
-#include <set>
-#include <stdexcept>
-#include <system_error>
 
 namespace cgmm::obs {
 namespace {
@@ -13,38 +11,57 @@ namespace {
 constexpr double kPlainMin = 1e-4;
 constexpr double kPlainMax = 1e15;
 
-bool is_name_start(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
-bool is_name_char(char c) {
-  return is_name_start(c) || (c >= '0' && c <= '9');
+// A scan reads a few small files per leaf: sub-millisecond to a few seconds on a crowded node.
+constexpr std::array<double, 13> kScanBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                 0.1,    0.25,  0.5,    1,     2.5,  5};
+// memory.force_empty blocks for as long as the kernel keeps retrying, which can be minutes.
+constexpr std::array<double, 13> kReclaimBuckets = {0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
+                                                    2.5,   5,    10,   30,  60,   120};
+
+struct Family {
+  std::string_view name;
+  std::string_view type;
+  std::string_view help;
+};
+
+// In the order of the page.
+constexpr Family kScans = {"cgmm_scans_total", "counter", "Scans of the leaf cgroups completed."};
+constexpr Family kScanDuration = {"cgmm_scan_duration_seconds", "histogram",
+                                  "Time to discover and read all leaf cgroups."};
+constexpr Family kLeaves = {"cgmm_leaves", "gauge", "Leaf cgroups seen by the last scan."};
+constexpr Family kReclaims = {"cgmm_reclaims_total", "counter", "Reclaims attempted, by result."};
+constexpr Family kReclaimedBytes = {"cgmm_reclaimed_bytes_total", "counter",
+                                    "Bytes freed by reclaims."};
+constexpr Family kReclaimDuration = {"cgmm_reclaim_duration_seconds", "histogram",
+                                     "Time the kernel took to answer a reclaim write."};
+constexpr Family kErrors = {"cgmm_errors_total", "counter", "Errors the daemon carried on after."};
+constexpr Family kLeafCache = {"cgmm_leaf_cache_bytes", "gauge",
+                               "Page cache charged to the leaf cgroup."};
+constexpr Family kLeafLimit = {"cgmm_leaf_limit_bytes", "gauge",
+                               "Effective memory limit of the leaf cgroup."};
+constexpr Family kLeafThreshold = {"cgmm_leaf_threshold_bytes", "gauge",
+                                   "Page cache above which the leaf is reclaimed."};
+constexpr Family kLeafLastReclaim = {
+    "cgmm_leaf_last_reclaim_timestamp_seconds", "gauge",
+    "When the last reclaim of the leaf finished, in seconds since the Unix epoch."};
+constexpr Family kBuildInfo = {"cgmm_build_info", "gauge",
+                               "Build of the running daemon; the value is always 1."};
+
+void append_header(std::string& out, const Family& family) {
+  out += "# HELP ";
+  out += family.name;
+  out += ' ';
+  out += escape_help(family.help);
+  out += "\n# TYPE ";
+  out += family.name;
+  out += ' ';
+  out += family.type;
+  out += '\n';
 }
 
-// Metric names may also hold ':' (reserved for recording rules, accepted by the format).
-bool is_metric_name(std::string_view name) {
-  return !name.empty() && (is_name_start(name[0]) || name[0] == ':') &&
-         std::ranges::all_of(name, [](char c) { return is_name_char(c) || c == ':'; });
-}
-
-bool is_label_name(std::string_view name) {
-  return !name.empty() && is_name_start(name[0]) && std::ranges::all_of(name, is_name_char) &&
-         !name.starts_with("__");
-}
-
-std::string_view type_name(MetricType type) {
-  switch (type) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
-  }
-  return "untyped";
-}
-
-void append_line(std::string& out, std::string_view name, std::string_view suffix,
-                 std::string_view labels, std::string_view value) {
+// `labels` is the rendered `a="x",b="y"` text, empty without labels.
+void append_sample(std::string& out, std::string_view name, std::string_view suffix,
+                   std::string_view labels, std::string_view value) {
   out += name;
   out += suffix;
   if (!labels.empty()) {
@@ -55,6 +72,38 @@ void append_line(std::string& out, std::string_view name, std::string_view suffi
   out += ' ';
   out += value;
   out += '\n';
+}
+
+void append_sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  append_sample(out, name, "", labels, format_value(value));
+}
+
+std::string label(std::string_view name, std::string_view value) {
+  return std::string(name) + "=\"" + escape_label_value(value) + '"';
+}
+
+// One family of counters with one label; nothing before the first count.
+void append_counters(std::string& out, const Family& family, std::string_view label_name,
+                     const std::map<std::string, std::uint64_t, std::less<>>& counts) {
+  if (counts.empty()) {
+    return;
+  }
+  append_header(out, family);
+  for (const auto& [value, count] : counts) {
+    append_sample(out, family.name, label(label_name, value), static_cast<double>(count));
+  }
+}
+
+void increment(std::map<std::string, std::uint64_t, std::less<>>& counts, std::string_view key) {
+  auto it = counts.find(key);
+  if (it == counts.end()) {
+    it = counts.emplace(std::string(key), 0).first;
+  }
+  ++it->second;
+}
+
+std::optional<double> as_double(std::optional<std::uint64_t> value) {
+  return value ? std::optional(static_cast<double>(*value)) : std::nullopt;
 }
 
 }  // namespace
@@ -115,143 +164,129 @@ std::string escape_help(std::string_view help) {
   return out;
 }
 
-void Counter::inc(double amount) {
-  if (amount > 0) {
-    value_.fetch_add(amount, std::memory_order_relaxed);
+Metrics::Histogram::Histogram(std::span<const double> bounds)
+    : upper_bounds(bounds), counts(bounds.size() + 1, 0) {}
+
+void Metrics::Histogram::observe(double value) {
+  const auto bucket = std::ranges::lower_bound(upper_bounds, value) - upper_bounds.begin();
+  ++counts[static_cast<std::size_t>(bucket)];
+  sum += value;
+  ++count;
+}
+
+Metrics::Metrics(std::string_view version, LeafLabeler labeler)
+    : version_(version),
+      labeler_(std::move(labeler)),
+      scan_duration_(kScanBuckets),
+      reclaim_duration_(kReclaimBuckets) {}
+
+std::string Metrics::label_text(std::string_view cgroup) const {
+  const LeafLabels l = labeler_ ? labeler_(cgroup) : LeafLabels{std::string(cgroup), {}, {}, {}};
+  std::string text = label("cgroup", l.cgroup) + ',' + label("pod_uid", l.pod_uid) + ',' +
+                     label("container_id", l.container_id) + ',' + label("qos", l.qos);
+  text.shrink_to_fit();  // kept as long as the leaf lives: without the appends' spare room
+  return text;
+}
+
+void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const LeafGauges> leaves) {
+  const std::lock_guard lock(mutex_);
+  ++scans_;
+  scan_duration_.observe(took.count());
+  leaves_ = leaves.size();
+  const auto scan = static_cast<std::uint32_t>(scans_);  // only equality is used
+  for (const LeafGauges& leaf : leaves) {
+    auto it = rows_.find(leaf.cgroup);
+    const bool created = it == rows_.end();
+    if (created) {
+      it = rows_.emplace(std::string(leaf.cgroup), LeafRow{}).first;
+    }
+    LeafRow& row = it->second;
+    if (created) {
+      row.labels = label_text(leaf.cgroup);
+    } else if (row.inode != leaf.inode) {
+      row.last_reclaim_seconds.reset();  // another incarnation: nothing of the old carries over
+    }
+    row.inode = leaf.inode;
+    row.scan = scan;
+    if (leaf.cache_bytes) {
+      row.cache_bytes = leaf.cache_bytes;
+      row.limit_bytes = leaf.limit_bytes;
+      row.threshold_bytes = leaf.threshold_bytes;
+    }
   }
+  std::erase_if(rows_, [scan](const auto& entry) { return entry.second.scan != scan; });
 }
 
-void Gauge::inc(double amount) {
-  value_.fetch_add(amount, std::memory_order_relaxed);
-}
-
-Histogram::Histogram(std::span<const double> upper_bounds)
-    : upper_bounds_(upper_bounds), bucket_counts_(upper_bounds.size(), 0) {}
-
-void Histogram::observe(double value) {
-  if (std::isnan(value)) {
+void Metrics::record_reclaim(const core::ReclaimOutcome& outcome,
+                             std::chrono::system_clock::time_point at) {
+  const std::lock_guard lock(mutex_);
+  increment(reclaims_, core::to_string(outcome.result));
+  reclaimed_bytes_ += outcome.freed_bytes();
+  reclaim_duration_.observe(std::chrono::duration<double>(outcome.took).count());
+  auto it = rows_.find(outcome.name);
+  if (it == rows_.end() || it->second.inode != outcome.inode) {
     return;
   }
-  // Buckets are inclusive of their upper bound (le = "less or equal").
-  const auto bucket = std::ranges::lower_bound(upper_bounds_, value) - upper_bounds_.begin();
+  const std::chrono::duration<double> since_epoch = at.time_since_epoch();
+  it->second.last_reclaim_seconds = since_epoch.count();
+  if (outcome.cache_after_bytes) {
+    it->second.cache_bytes = outcome.cache_after_bytes;
+  }
+}
+
+void Metrics::record_error(std::string_view kind) {
   const std::lock_guard lock(mutex_);
-  if (static_cast<std::size_t>(bucket) < bucket_counts_.size()) {
-    ++bucket_counts_[static_cast<std::size_t>(bucket)];
-  }
-  ++count_;
-  sum_ += value;
+  increment(errors_, kind);
 }
 
-Histogram::Snapshot Histogram::snapshot() const {
-  Snapshot snapshot;
-  const std::lock_guard lock(mutex_);
-  snapshot.cumulative_counts.reserve(bucket_counts_.size());
-  std::uint64_t running = 0;
-  for (const auto n : bucket_counts_) {
-    running += n;
-    snapshot.cumulative_counts.push_back(running);
-  }
-  snapshot.count = count_;
-  snapshot.sum = sum_;
-  return snapshot;
-}
-
-namespace detail {
-
-void render_header(std::string& out, std::string_view name, std::string_view help,
-                   MetricType type) {
-  out += "# HELP ";
-  out += name;
-  out += ' ';
-  out += escape_help(help);
-  out += "\n# TYPE ";
-  out += name;
-  out += ' ';
-  out += type_name(type);
-  out += '\n';
-}
-
-void render_sample(std::string& out, std::string_view name, std::string_view labels,
-                   const Counter& counter) {
-  append_line(out, name, "", labels, format_value(counter.value()));
-}
-
-void render_sample(std::string& out, std::string_view name, std::string_view labels,
-                   const Gauge& gauge) {
-  append_line(out, name, "", labels, format_value(gauge.value()));
-}
-
-void render_sample(std::string& out, std::string_view name, std::string_view labels,
-                   const Histogram& histogram, std::span<const double> upper_bounds) {
-  const auto snapshot = histogram.snapshot();
-  const std::string prefix = labels.empty() ? std::string() : std::string(labels) + ",";
-  for (std::size_t i = 0; i < upper_bounds.size(); ++i) {
-    append_line(out, name, "_bucket", prefix + "le=\"" + format_value(upper_bounds[i]) + "\"",
-                std::to_string(snapshot.cumulative_counts[i]));
-  }
-  const auto count = std::to_string(snapshot.count);
-  append_line(out, name, "_bucket", prefix + "le=\"+Inf\"", count);
-  append_line(out, name, "_sum", labels, format_value(snapshot.sum));
-  append_line(out, name, "_count", labels, count);
-}
-
-std::string render_labels(std::span<const std::string> names, std::span<const std::string> values) {
+std::string Metrics::render() const {
   std::string out;
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    if (i > 0) {
-      out += ',';
+  const auto histogram = [&out](const Family& family, const Histogram& h) {
+    append_header(out, family);
+    std::uint64_t running = 0;
+    for (std::size_t i = 0; i < h.upper_bounds.size(); ++i) {
+      running += h.counts[i];
+      append_sample(out, family.name, "_bucket", "le=\"" + format_value(h.upper_bounds[i]) + '"',
+                    std::to_string(running));
     }
-    out += names[i];
-    out += "=\"";
-    out += escape_label_value(values[i]);
-    out += '"';
-  }
-  return out;
-}
+    append_sample(out, family.name, "_bucket", "le=\"+Inf\"", std::to_string(h.count));
+    append_sample(out, family.name, "_sum", "", format_value(h.sum));
+    append_sample(out, family.name, "_count", "", std::to_string(h.count));
+  };
+  const auto leaf_gauges = [&](const Family& family,
+                               std::optional<double> (*value_of)(const LeafRow&)) {
+    bool header = false;
+    for (const auto& [name, row] : rows_) {
+      const std::optional<double> value = value_of(row);
+      if (!value) {
+        continue;
+      }
+      if (!header) {
+        append_header(out, family);
+        header = true;
+      }
+      append_sample(out, family.name, row.labels, *value);
+    }
+  };
 
-}  // namespace detail
-
-std::string Registry::render() const {
-  std::string out;
   const std::lock_guard lock(mutex_);
-  for (const auto& family : families_) {
-    family->render(out);
-  }
+  append_header(out, kScans);
+  append_sample(out, kScans.name, "", static_cast<double>(scans_));
+  histogram(kScanDuration, scan_duration_);
+  append_header(out, kLeaves);
+  append_sample(out, kLeaves.name, "", static_cast<double>(leaves_));
+  append_counters(out, kReclaims, "result", reclaims_);
+  append_header(out, kReclaimedBytes);
+  append_sample(out, kReclaimedBytes.name, "", static_cast<double>(reclaimed_bytes_));
+  histogram(kReclaimDuration, reclaim_duration_);
+  append_counters(out, kErrors, "kind", errors_);
+  leaf_gauges(kLeafCache, [](const LeafRow& r) { return as_double(r.cache_bytes); });
+  leaf_gauges(kLeafLimit, [](const LeafRow& r) { return as_double(r.limit_bytes); });
+  leaf_gauges(kLeafThreshold, [](const LeafRow& r) { return as_double(r.threshold_bytes); });
+  leaf_gauges(kLeafLastReclaim, [](const LeafRow& r) { return r.last_reclaim_seconds; });
+  append_header(out, kBuildInfo);
+  append_sample(out, kBuildInfo.name, label("version", version_), 1);
   return out;
-}
-
-void Registry::validate(std::string_view name, std::span<const std::string> label_names,
-                        MetricType type, std::span<const double> upper_bounds) {
-  if (!is_metric_name(name)) {
-    throw std::invalid_argument("invalid metric name \"" + std::string(name) + "\"");
-  }
-  std::set<std::string_view> seen;
-  for (const auto& label : label_names) {
-    if (!is_label_name(label) || (type == MetricType::kHistogram && label == "le")) {
-      throw std::invalid_argument("invalid label name \"" + label + "\" for metric " +
-                                  std::string(name));
-    }
-    if (!seen.insert(label).second) {
-      throw std::invalid_argument("duplicate label name \"" + label + "\" for metric " +
-                                  std::string(name));
-    }
-  }
-  for (std::size_t i = 0; i < upper_bounds.size(); ++i) {
-    if (!std::isfinite(upper_bounds[i]) || (i > 0 && upper_bounds[i] <= upper_bounds[i - 1])) {
-      throw std::invalid_argument("histogram " + std::string(name) +
-                                  " needs finite, strictly increasing bucket bounds");
-    }
-  }
-}
-
-void Registry::insert(std::unique_ptr<FamilyBase> family) {
-  const std::lock_guard lock(mutex_);
-  for (const auto& existing : families_) {
-    if (existing->name() == family->name()) {
-      throw std::invalid_argument("metric " + std::string(family->name()) + " is registered twice");
-    }
-  }
-  families_.push_back(std::move(family));
 }
 
 }  // namespace cgmm::obs

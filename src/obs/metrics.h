@@ -1,26 +1,22 @@
 #pragma once
 
-#include <array>
-#include <atomic>
-#include <concepts>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
-// A small metric registry rendering the Prometheus text exposition format 0.0.4. All metric
-// operations and render() are safe to call from any thread.
+#include "core/reclaim_outcome.h"
+
+// The daemon's metrics (prefix cgmm_) and their Prometheus text exposition, format 0.0.4.
 
 namespace cgmm::obs {
-
-enum class MetricType { kCounter, kGauge, kHistogram };
 
 // The sample value as Prometheus parses it: shortest round-trip decimal, NaN, +Inf, -Inf.
 std::string format_value(double value);
@@ -29,258 +25,94 @@ std::string escape_label_value(std::string_view value);
 // Escapes `\` and newline, as HELP text requires.
 std::string escape_help(std::string_view help);
 
-class Counter {
- public:
-  // Counters only go up: a negative or NaN amount is ignored.
-  void inc(double amount = 1.0);
-  double value() const { return value_.load(std::memory_order_relaxed); }
+// The Content-Type of Metrics::render()'s text.
+inline constexpr std::string_view kExpositionContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
- private:
-  std::atomic<double> value_{0.0};
+// Labels of the per-leaf series. pod_uid, container_id and qos are empty outside Kubernetes.
+struct LeafLabels {
+  std::string cgroup;
+  std::string pod_uid;
+  std::string container_id;
+  std::string qos;
 };
 
-class Gauge {
- public:
-  void set(double value) { value_.store(value, std::memory_order_relaxed); }
-  void inc(double amount = 1.0);
-  void dec(double amount = 1.0) { inc(-amount); }
-  double value() const { return value_.load(std::memory_order_relaxed); }
+// Derives a leaf's labels from its cgroup name. Called once per leaf, when its series appear.
+using LeafLabeler = std::function<LeafLabels(std::string_view cgroup)>;
 
- private:
-  std::atomic<double> value_{0.0};
+// What one scan read of one leaf. A leaf is one incarnation of a cgroup, its name and inode: a
+// cgroup removed and created again under the same name starts with fresh series.
+struct LeafGauges {
+  std::string_view cgroup;
+  std::uint64_t inode = 0;
+  std::optional<std::uint64_t> cache_bytes;      // none: its memory.stat could not be read
+  std::optional<std::uint64_t> limit_bytes;      // none: no limit (or not read)
+  std::optional<std::uint64_t> threshold_bytes;  // none: a percentage of no limit (or not read)
 };
 
-class Histogram {
+// Everything /metrics shows, as plain values under one lock: scans publish what they saw,
+// reclaims and errors are counted as they end, and render() writes the page. Safe to call from
+// any thread; each call holds the lock for its whole work, so a page is one consistent moment.
+class Metrics {
  public:
-  struct Snapshot {
-    std::vector<std::uint64_t> cumulative_counts;  // one per upper bound, +Inf excluded
-    std::uint64_t count = 0;
-    double sum = 0.0;
-  };
+  // Without a labeler a leaf's series carry only its cgroup label (the others empty).
+  explicit Metrics(std::string_view version, LeafLabeler labeler = {});
 
-  // `upper_bounds` must outlive the histogram; the owning family keeps them.
-  explicit Histogram(std::span<const double> upper_bounds);
-  // A NaN observation is ignored.
-  void observe(double value);
-  Snapshot snapshot() const;
+  // A scan that took `took` saw `leaves`: counts it, and replaces the per-leaf series with those
+  // leaves. A leaf not among them loses its series (vanished cgroups must not linger); one still
+  // there keeps its last-reclaim timestamp. A leaf without a value for a gauge has no series of it;
+  // one that could not be read keeps the gauges of its last reading.
+  void publish_scan(std::chrono::duration<double> took, std::span<const LeafGauges> leaves);
 
- private:
-  std::span<const double> upper_bounds_;
-  mutable std::mutex mutex_;
-  std::vector<std::uint64_t> bucket_counts_;
-  std::uint64_t count_ = 0;
-  double sum_ = 0.0;
-};
+  // A reclaim ended at `at`: counted by its result, its freed bytes and its duration. Its leaf,
+  // if the last scan saw that very incarnation, gets the timestamp and, when the cache after the
+  // reclaim is known, that cache as its cache gauge at once. Any other leaf is left alone: a
+  // reclaim that outlived its cgroup brings no series back.
+  void record_reclaim(const core::ReclaimOutcome& outcome,
+                      std::chrono::system_clock::time_point at);
 
-namespace detail {
+  // An error the daemon carried on after; `kind` is a short fixed word ("read_stats").
+  void record_error(std::string_view kind);
 
-void render_header(std::string& out, std::string_view name, std::string_view help, MetricType type);
-// `labels` is the rendered `a="x",b="y"` text, empty without labels.
-void render_sample(std::string& out, std::string_view name, std::string_view labels,
-                   const Counter& counter);
-void render_sample(std::string& out, std::string_view name, std::string_view labels,
-                   const Gauge& gauge);
-void render_sample(std::string& out, std::string_view name, std::string_view labels,
-                   const Histogram& histogram, std::span<const double> upper_bounds);
-std::string render_labels(std::span<const std::string> names, std::span<const std::string> values);
-
-template <class Metric>
-constexpr MetricType kTypeOf = std::same_as<Metric, Counter> ? MetricType::kCounter
-                               : std::same_as<Metric, Gauge> ? MetricType::kGauge
-                                                             : MetricType::kHistogram;
-
-}  // namespace detail
-
-class FamilyBase {
- public:
-  virtual ~FamilyBase() = default;
-  virtual void render(std::string& out) const = 0;
-  virtual std::string_view name() const = 0;
-};
-
-// All series of one metric name, one per combination of its N label values.
-template <class Metric, std::size_t N>
-class Family final : public FamilyBase {
- public:
-  using LabelValues = std::array<std::string, N>;
-
-  Family(std::string name, std::string help, std::array<std::string, N> label_names,
-         std::vector<double> upper_bounds = {})
-      : name_(std::move(name)),
-        help_(std::move(help)),
-        label_names_(std::move(label_names)),
-        upper_bounds_(std::move(upper_bounds)) {}
-
-  // The series with these label values, created at zero on first use. The reference stays valid
-  // until that series is removed; a family whose series another thread removes wants update().
-  template <class... Values>
-  requires(sizeof...(Values) == N && (std::convertible_to<Values, std::string_view> &&
-                                      ...)) Metric& with(const Values&... values) {
-    return series(LabelValues{std::string(std::string_view(values))...});
-  }
-
-  Metric& series(const LabelValues& values) {
-    const std::lock_guard lock(mutex_);
-    auto it = series_.find(values);
-    if (it == series_.end()) {
-      it = series_.emplace(values, make_metric()).first;
-    }
-    return *it->second;
-  }
-
-  // Runs `update(metric)` on the series under the family's lock, so it cannot race a remove()
-  // on another thread; use it where series come and go.
-  template <class Update>
-  void update(const LabelValues& values, Update&& update) {
-    const std::lock_guard lock(mutex_);
-    auto it = series_.find(values);
-    if (it == series_.end()) {
-      it = series_.emplace(values, make_metric()).first;
-    }
-    std::forward<Update>(update)(*it->second);
-  }
-
-  void remove(const LabelValues& values) {
-    const std::lock_guard lock(mutex_);
-    series_.erase(values);
-  }
-
-  // Removes every series whose label values match; returns how many went.
-  std::size_t remove_if(const std::function<bool(const LabelValues&)>& predicate) {
-    const std::lock_guard lock(mutex_);
-    return std::erase_if(series_, [&](const auto& entry) { return predicate(entry.first); });
-  }
-
-  std::size_t size() const {
-    const std::lock_guard lock(mutex_);
-    return series_.size();
-  }
-
-  std::string_view name() const override { return name_; }
-
-  // A family without series renders nothing, not even its HELP and TYPE lines.
-  void render(std::string& out) const override {
-    const std::lock_guard lock(mutex_);
-    if (series_.empty()) {
-      return;
-    }
-    detail::render_header(out, name_, help_, detail::kTypeOf<Metric>);
-    for (const auto& [values, metric] : series_) {
-      const auto labels = detail::render_labels(label_names_, values);
-      if constexpr (std::same_as<Metric, Histogram>) {
-        detail::render_sample(out, name_, labels, *metric, upper_bounds_);
-      } else {
-        detail::render_sample(out, name_, labels, *metric);
-      }
-    }
-  }
-
- private:
-  std::unique_ptr<Metric> make_metric() const {
-    if constexpr (std::same_as<Metric, Histogram>) {
-      return std::make_unique<Histogram>(upper_bounds_);
-    } else {
-      return std::make_unique<Metric>();
-    }
-  }
-
-  const std::string name_;
-  const std::string help_;
-  const std::array<std::string, N> label_names_;
-  const std::vector<double> upper_bounds_;
-  mutable std::mutex mutex_;
-  std::map<LabelValues, std::unique_ptr<Metric>> series_;
-};
-
-template <std::size_t N>
-using CounterFamily = Family<Counter, N>;
-template <std::size_t N>
-using GaugeFamily = Family<Gauge, N>;
-template <std::size_t N>
-using HistogramFamily = Family<Histogram, N>;
-
-// Owns the families; render() emits them in registration order. Registration validates names
-// and throws std::invalid_argument on a bad or duplicate name, so it belongs to start-up.
-// Families live as long as the registry.
-class Registry {
- public:
-  Counter& counter(std::string name, std::string help) {
-    return add<Counter, 0>(std::move(name), std::move(help), {}, {}).with();
-  }
-  Gauge& gauge(std::string name, std::string help) {
-    return add<Gauge, 0>(std::move(name), std::move(help), {}, {}).with();
-  }
-  // `upper_bounds` must be strictly increasing and finite; +Inf is implied.
-  Histogram& histogram(std::string name, std::string help, std::vector<double> upper_bounds) {
-    return add<Histogram, 0>(std::move(name), std::move(help), {}, std::move(upper_bounds)).with();
-  }
-
-  // The label names deduce N: counter_family("x_total", "...", {"result"}) is a CounterFamily<1>.
-  // Only an array reference lets a braced list deduce N, hence the C arrays below.
-  template <std::size_t N>
-  CounterFamily<N>& counter_family(
-      std::string name, std::string help,
-      const std::string_view (&label_names)[N]) {  // NOLINT(modernize-avoid-c-arrays)
-    return add<Counter, N>(std::move(name), std::move(help), to_array(label_names), {});
-  }
-  template <std::size_t N>
-  GaugeFamily<N>& gauge_family(
-      std::string name, std::string help,
-      const std::string_view (&label_names)[N]) {  // NOLINT(modernize-avoid-c-arrays)
-    return add<Gauge, N>(std::move(name), std::move(help), to_array(label_names), {});
-  }
-  template <std::size_t N>
-  HistogramFamily<N>& histogram_family(
-      std::string name, std::string help,
-      const std::string_view (&label_names)[N],  // NOLINT(modernize-avoid-c-arrays)
-      std::vector<double> upper_bounds) {
-    return add<Histogram, N>(std::move(name), std::move(help), to_array(label_names),
-                             std::move(upper_bounds));
-  }
-
-  // Adds a family of another kind (its metric names are the caller's to get right).
-  template <class F>
-  F& add_family(std::unique_ptr<F> family) {
-    auto& result = *family;
-    insert(std::move(family));
-    return result;
-  }
-
-  // The whole exposition, ready to serve as text/plain; version=0.0.4.
+  // The whole exposition, to serve as kExpositionContentType. A family without series renders
+  // nothing, not even its HELP and TYPE lines; per-leaf series come sorted by cgroup.
   std::string render() const;
 
  private:
-  template <class Metric, std::size_t N>
-  Family<Metric, N>& add(std::string name, std::string help, std::array<std::string, N> labels,
-                         std::vector<double> upper_bounds) {
-    validate(name, labels, detail::kTypeOf<Metric>, upper_bounds);
-    auto family = std::make_unique<Family<Metric, N>>(std::move(name), std::move(help),
-                                                      std::move(labels), std::move(upper_bounds));
-    auto& result = *family;
-    insert(std::move(family));
-    return result;
-  }
+  // Observations of one duration; bucket bounds are inclusive ("le").
+  struct Histogram {
+    std::span<const double> upper_bounds;
+    std::vector<std::uint64_t> counts;  // per bucket, not cumulative; the last one is +Inf
+    double sum = 0;
+    std::uint64_t count = 0;
 
-  template <std::size_t N>
-  static std::array<std::string, N> to_array(
-      const std::string_view (&names)[N]) {  // NOLINT(modernize-avoid-c-arrays)
-    std::array<std::string, N> result;
-    for (std::size_t i = 0; i < N; ++i) {
-      result[i] = std::string(names[i]);
-    }
-    return result;
-  }
+    explicit Histogram(std::span<const double> bounds);
+    void observe(double value);
+  };
 
-  static void validate(std::string_view name, std::span<const std::string> label_names,
-                       MetricType type, std::span<const double> upper_bounds);
-  void insert(std::unique_ptr<FamilyBase> family);
+  struct LeafRow {
+    std::uint64_t inode = 0;
+    std::uint32_t scan = 0;  // the publish_scan that last saw the leaf
+    std::string labels;      // `cgroup="…",pod_uid="…",container_id="…",qos="…"`, escaped
+    std::optional<std::uint64_t> cache_bytes;
+    std::optional<std::uint64_t> limit_bytes;
+    std::optional<std::uint64_t> threshold_bytes;
+    std::optional<double> last_reclaim_seconds;  // since the Unix epoch
+  };
 
+  std::string label_text(std::string_view cgroup) const;
+
+  const std::string version_;
+  const LeafLabeler labeler_;
   mutable std::mutex mutex_;
-  std::vector<std::unique_ptr<FamilyBase>> families_;
+  std::uint64_t scans_ = 0;
+  Histogram scan_duration_;
+  std::size_t leaves_ = 0;
+  std::map<std::string, std::uint64_t, std::less<>> reclaims_;  // by result
+  std::uint64_t reclaimed_bytes_ = 0;
+  Histogram reclaim_duration_;
+  std::map<std::string, std::uint64_t, std::less<>> errors_;  // by kind
+  std::map<std::string, LeafRow, std::less<>> rows_;  // by cgroup
 };
-
-// The Content-Type of Registry::render()'s text.
-inline constexpr std::string_view kExpositionContentType =
-    "text/plain; version=0.0.4; charset=utf-8";
 
 }  // namespace cgmm::obs

@@ -1,5 +1,6 @@
-// What an operator reads from the built daemon on real cgroup v1 memory cgroups: /healthz, the
-// --once JSON report and JSON logs, each parsed the way a machine consuming them would.
+// What an operator reads from the built daemon on real cgroup v1 memory cgroups: /healthz,
+// /metrics, the --once JSON report and JSON logs, each parsed the way a machine consuming them
+// would.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/resource.h>
@@ -150,6 +151,46 @@ TEST_F(ObservabilityV1, HealthzAnswers200WhileTheDaemonScans) {
   auto metrics = http_get(port, "/metrics");
   ASSERT_TRUE(metrics.has_value());
   EXPECT_THAT(metrics->body, ::testing::HasSubstr("cgmm_scans_total"));
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(seconds(5)), 0) << d.err();
+}
+
+// The value of the first sample of `family` whose labels hold `label`; -1 without one.
+double sample_value(const std::string& page, const std::string& family, const std::string& label) {
+  for (const std::string& line : lines_of(page)) {
+    if (line.starts_with(family + "{") && line.find(label) != std::string::npos) {
+      return std::stod(line.substr(line.rfind(' ') + 1));
+    }
+  }
+  return -1;
+}
+
+// A finished reclaim is on the page at once: the leaf's cache gauge is what memory.stat says
+// after it, while the scan that saw the leaf full is still the only one.
+TEST_F(ObservabilityV1, MetricsShowTheCacheAReclaimLeftBeforeTheNextScan) {
+  tree_->make(kBurstable.rel, 100 * kMiB);
+  tree_->fill_shm(kBurstable.rel, 10);  // shmem: force_empty leaves it, so the cache after is not 0
+  tree_->fill(kBurstable.rel, 40);
+  const std::uint16_t port = free_loopback_port();
+  DaemonProcess d({"--parent", tree_->root(), "--threshold", "25%", "--interval", "60", "--listen",
+                   "127.0.0.1:" + std::to_string(port)});
+  std::string page;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = http_get(port, "/metrics");
+        page = r ? r->body : "";
+        return page.find("cgmm_reclaims_total{result=\"done\"} 1\n") != std::string::npos;
+      },
+      seconds(20)))
+      << d.err() << page;
+  const auto cache = static_cast<double>(tree_->cache(kBurstable.rel));
+  EXPECT_THAT(page, ::testing::HasSubstr("cgmm_scans_total 1\n"));
+  const std::string leaf = "container_id=\"" + kBurstable.container_id + "\"";
+  const double gauge = sample_value(page, "cgmm_leaf_cache_bytes", leaf);
+  EXPECT_NEAR(gauge, cache, static_cast<double>(kMiB)) << page;
+  EXPECT_GE(gauge, 9.0 * kMiB) << page;
+  EXPECT_LT(gauge, 20.0 * kMiB) << page;  // not the 50 MiB the scan read
+  EXPECT_GT(sample_value(page, "cgmm_leaf_last_reclaim_timestamp_seconds", leaf), 0) << page;
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(seconds(5)), 0) << d.err();
 }

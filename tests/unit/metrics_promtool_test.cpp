@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
-#include "obs/daemon_metrics.h"
 #include "obs/metrics.h"
 
 namespace cgmm::obs {
@@ -89,6 +89,8 @@ bool promtool_installed() {
   return std::system("command -v promtool >/dev/null 2>&1") == 0;
 }
 
+// Every family with series, labels that need escaping, an unlimited leaf, an unread one and a
+// reclaimed one.
 std::string populated_exposition() {
   const LeafLabels pod = {
       "/sys/fs/cgroup/memory/kubepods/burstable/pod0f3c1a2b-4d5e-4f60-8a7b-9c0d1e2f3a4b/"
@@ -96,19 +98,29 @@ std::string populated_exposition() {
       "0f3c1a2b-4d5e-4f60-8a7b-9c0d1e2f3a4b",
       "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678", "burstable"};
   const LeafLabels odd = {"/batch/we\"ird\\name\nwith newline", "", "", ""};
-  Registry registry;
-  DaemonMetrics metrics(registry, "0.1.0",
-                        [&](std::string_view cgroup) { return cgroup == pod.cgroup ? pod : odd; });
-  metrics.record_scan(2ms, 2);
-  metrics.record_scan(40ms, 2);
-  metrics.record_error("read");
-  metrics.set_leaf(pod.cgroup, 734003200, 2147483648, 536870912);
-  metrics.set_leaf(odd.cgroup, 0, std::nullopt, 536870912);
-  metrics.record_reclaim(pod.cgroup, "ok", 197132288, 1500ms,
-                         std::chrono::system_clock::time_point(1764403200s));
-  metrics.record_reclaim(odd.cgroup, "partial", 0, 20ms,
-                         std::chrono::system_clock::time_point(1764403201s));
-  return registry.render();
+  Metrics metrics("0.1.0", [&](std::string_view cgroup) {
+    return cgroup == pod.cgroup ? pod : LeafLabels{std::string(cgroup), "", "", ""};
+  });
+  const std::vector<LeafGauges> leaves = {{pod.cgroup, 1, 734003200, 2147483648, 536870912},
+                                          {odd.cgroup, 2, 0, std::nullopt, 536870912},
+                                          {"/batch/unread", 3, {}, {}, {}}};
+  metrics.publish_scan(2ms, leaves);
+  metrics.publish_scan(40ms, leaves);
+  metrics.record_error("read_stats");
+  core::ReclaimOutcome done;
+  done.name = pod.cgroup;
+  done.inode = 1;
+  done.cache_before_bytes = 734003200;
+  done.cache_after_bytes = 536870912;
+  done.took = 1500ms;
+  metrics.record_reclaim(done, std::chrono::system_clock::time_point(1764403200s));
+  core::ReclaimOutcome partial;
+  partial.name = odd.cgroup;
+  partial.inode = 2;
+  partial.result = core::ReclaimOutcome::Result::kPartial;
+  partial.took = 20ms;
+  metrics.record_reclaim(partial, std::chrono::system_clock::time_point(1764403201250ms));
+  return metrics.render();
 }
 
 TEST(MetricsPromtool, PromtoolAcceptsTheDaemonsExposition) {

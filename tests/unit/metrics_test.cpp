@@ -1,11 +1,11 @@
+// The page /metrics serves: value formatting, escaping, the families in their order, counters
+// and histograms. The per-leaf series are in metrics_leaf_test.cpp.
 #include "obs/metrics.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include <cmath>
 #include <limits>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,8 +13,23 @@
 namespace cgmm::obs {
 namespace {
 
+using namespace std::chrono_literals;
 using testing::HasSubstr;
 using testing::Not;
+using R = core::ReclaimOutcome::Result;
+
+core::ReclaimOutcome reclaim(std::string_view cgroup, R result, std::uint64_t freed_bytes,
+                             core::Duration took) {
+  core::ReclaimOutcome o;
+  o.name = cgroup;
+  o.result = result;
+  o.cache_before_bytes = freed_bytes;
+  o.cache_after_bytes = 0;
+  o.took = took;
+  return o;
+}
+
+const std::chrono::system_clock::time_point kAt(1700000000s);
 
 TEST(MetricsFormat, ValuesParseBackExactly) {
   EXPECT_EQ(format_value(0), "0");
@@ -44,144 +59,206 @@ TEST(MetricsFormat, HelpEscapesBackslashAndNewlineButNotQuotes) {
   EXPECT_EQ(escape_help("a\\b\"c\nd"), R"(a\\b"c\nd)");
 }
 
-TEST(MetricsRender, CounterWithoutLabels) {
-  Registry registry;
-  auto& scans = registry.counter("cgmm_scans_total", "Scans completed.");
-  scans.inc();
-  scans.inc(2);
-  scans.inc(-5);  // ignored: counters never go down
-  EXPECT_EQ(registry.render(),
-            "# HELP cgmm_scans_total Scans completed.\n"
+// Every family, in the order of the page; those with labels but no series yet (reclaims,
+// errors, the per-leaf gauges) are left out, HELP and TYPE included.
+TEST(MetricsPage, FreshPageHasEveryUnlabelledFamilyAtZeroAndTheBuild) {
+  const Metrics metrics("1.2.3");
+  EXPECT_EQ(metrics.render(),
+            "# HELP cgmm_scans_total Scans of the leaf cgroups completed.\n"
             "# TYPE cgmm_scans_total counter\n"
-            "cgmm_scans_total 3\n");
-}
-
-TEST(MetricsRender, LabelledSeriesAreSortedAndEscaped) {
-  Registry registry;
-  auto& leaf = registry.gauge_family("cgmm_leaf_cache_bytes", "Cache.", {"cgroup", "qos"});
-  leaf.with("/b", "burstable").set(2048);
-  leaf.with("/a\"q\\\n", "").set(1);
-  EXPECT_EQ(registry.render(),
-            "# HELP cgmm_leaf_cache_bytes Cache.\n"
-            "# TYPE cgmm_leaf_cache_bytes gauge\n"
-            "cgmm_leaf_cache_bytes{cgroup=\"/a\\\"q\\\\\\n\",qos=\"\"} 1\n"
-            "cgmm_leaf_cache_bytes{cgroup=\"/b\",qos=\"burstable\"} 2048\n");
-}
-
-TEST(MetricsRender, HistogramHasCumulativeBucketsInfSumAndCount) {
-  Registry registry;
-  auto& h = registry.histogram_family("cgmm_reclaim_duration_seconds", "Reclaim time.", {"mode"},
-                                      {0.1, 1, 10});
-  auto& series = h.with("v1");
-  series.observe(0.05);
-  series.observe(0.1);  // bounds are inclusive
-  series.observe(5);
-  series.observe(100);
-  EXPECT_EQ(registry.render(),
-            "# HELP cgmm_reclaim_duration_seconds Reclaim time.\n"
+            "cgmm_scans_total 0\n"
+            "# HELP cgmm_scan_duration_seconds Time to discover and read all leaf cgroups.\n"
+            "# TYPE cgmm_scan_duration_seconds histogram\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.0005\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.001\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.0025\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.005\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.01\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.025\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.05\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.1\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.25\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"0.5\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"1\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"2.5\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"5\"} 0\n"
+            "cgmm_scan_duration_seconds_bucket{le=\"+Inf\"} 0\n"
+            "cgmm_scan_duration_seconds_sum 0\n"
+            "cgmm_scan_duration_seconds_count 0\n"
+            "# HELP cgmm_leaves Leaf cgroups seen by the last scan.\n"
+            "# TYPE cgmm_leaves gauge\n"
+            "cgmm_leaves 0\n"
+            "# HELP cgmm_reclaimed_bytes_total Bytes freed by reclaims.\n"
+            "# TYPE cgmm_reclaimed_bytes_total counter\n"
+            "cgmm_reclaimed_bytes_total 0\n"
+            "# HELP cgmm_reclaim_duration_seconds Time the kernel took to answer a reclaim write.\n"
             "# TYPE cgmm_reclaim_duration_seconds histogram\n"
-            "cgmm_reclaim_duration_seconds_bucket{mode=\"v1\",le=\"0.1\"} 2\n"
-            "cgmm_reclaim_duration_seconds_bucket{mode=\"v1\",le=\"1\"} 2\n"
-            "cgmm_reclaim_duration_seconds_bucket{mode=\"v1\",le=\"10\"} 3\n"
-            "cgmm_reclaim_duration_seconds_bucket{mode=\"v1\",le=\"+Inf\"} 4\n"
-            "cgmm_reclaim_duration_seconds_sum{mode=\"v1\"} 105.15\n"
-            "cgmm_reclaim_duration_seconds_count{mode=\"v1\"} 4\n");
+            "cgmm_reclaim_duration_seconds_bucket{le=\"0.001\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"0.01\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"0.05\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"0.1\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"0.25\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"0.5\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"1\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"2.5\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"5\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"10\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"30\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"60\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"120\"} 0\n"
+            "cgmm_reclaim_duration_seconds_bucket{le=\"+Inf\"} 0\n"
+            "cgmm_reclaim_duration_seconds_sum 0\n"
+            "cgmm_reclaim_duration_seconds_count 0\n"
+            "# HELP cgmm_build_info Build of the running daemon; the value is always 1.\n"
+            "# TYPE cgmm_build_info gauge\n"
+            "cgmm_build_info{version=\"1.2.3\"} 1\n");
 }
 
-TEST(MetricsRender, UnlabelledHistogramOnlyHasLe) {
-  Registry registry;
-  registry.histogram("cgmm_scan_duration_seconds", "Scan time.", {0.5}).observe(0.25);
-  EXPECT_THAT(registry.render(), HasSubstr("cgmm_scan_duration_seconds_bucket{le=\"0.5\"} 1\n"
-                                           "cgmm_scan_duration_seconds_bucket{le=\"+Inf\"} 1\n"
-                                           "cgmm_scan_duration_seconds_sum 0.25\n"
-                                           "cgmm_scan_duration_seconds_count 1\n"));
+TEST(MetricsPage, ScansReclaimsAndErrorsAreCounted) {
+  Metrics metrics("dev");
+  const std::vector<LeafGauges> leaves(12, LeafGauges{});
+  metrics.publish_scan(3ms, {});
+  metrics.publish_scan(4ms, leaves);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 1 << 20, 250ms), kAt);
+  metrics.record_reclaim(reclaim("/b", R::kPartial, 1 << 20, 1s), kAt);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 1ms), kAt);
+  metrics.record_error("read_stats");
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("cgmm_scans_total 2\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_leaves 12\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_scan_duration_seconds_count 2\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE cgmm_reclaims_total counter\n"
+                              "cgmm_reclaims_total{result=\"done\"} 2\n"
+                              "cgmm_reclaims_total{result=\"partial\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaimed_bytes_total 2097152\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaim_duration_seconds_bucket{le=\"0.25\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaim_duration_seconds_count 3\n"));
+  EXPECT_THAT(text, HasSubstr("# TYPE cgmm_errors_total counter\n"
+                              "cgmm_errors_total{kind=\"read_stats\"} 1\n"));
 }
 
-TEST(MetricsRender, HelpTextIsEscaped) {
-  Registry registry;
-  registry.gauge("g", "line one\nback\\slash").set(1);
-  EXPECT_THAT(registry.render(), HasSubstr("# HELP g line one\\nback\\\\slash\n"));
+TEST(MetricsPage, HistogramBucketsAreCumulativeAndInclusive) {
+  Metrics metrics("dev");
+  metrics.publish_scan(0.5ms, {});  // on a bound: counted in it
+  metrics.publish_scan(0.75ms, {});
+  metrics.publish_scan(40ms, {});
+  metrics.publish_scan(7s, {});  // past the last bound: only in +Inf
+  EXPECT_THAT(metrics.render(), HasSubstr("cgmm_scan_duration_seconds_bucket{le=\"0.0005\"} 1\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.001\"} 2\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.0025\"} 2\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.005\"} 2\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.01\"} 2\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.025\"} 2\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.05\"} 3\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.1\"} 3\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.25\"} 3\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"0.5\"} 3\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"1\"} 3\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"2.5\"} 3\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"5\"} 3\n"
+                                          "cgmm_scan_duration_seconds_bucket{le=\"+Inf\"} 4\n"
+                                          "cgmm_scan_duration_seconds_sum 7.04125\n"
+                                          "cgmm_scan_duration_seconds_count 4\n"));
 }
 
-TEST(MetricsRender, FamiliesRenderInRegistrationOrder) {
-  Registry registry;
-  registry.gauge("z_gauge", "z").set(1);
-  registry.counter("a_total", "a").inc();
-  const auto text = registry.render();
-  EXPECT_LT(text.find("z_gauge"), text.find("a_total"));
+TEST(MetricsPage, ReclaimDurationsOfMinutesFallInTheirBuckets) {
+  Metrics metrics("dev");
+  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 20ms), kAt);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 1500ms), kAt);
+  metrics.record_reclaim(reclaim("/a", R::kFailed, 0, 200s), kAt);
+  EXPECT_THAT(metrics.render(), HasSubstr("cgmm_reclaim_duration_seconds_bucket{le=\"0.01\"} 0\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"0.05\"} 1\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"0.1\"} 1\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"0.25\"} 1\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"0.5\"} 1\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"1\"} 1\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"2.5\"} 2\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"5\"} 2\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"10\"} 2\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"30\"} 2\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"60\"} 2\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"120\"} 2\n"
+                                          "cgmm_reclaim_duration_seconds_bucket{le=\"+Inf\"} 3\n"
+                                          "cgmm_reclaim_duration_seconds_sum 201.52\n"
+                                          "cgmm_reclaim_duration_seconds_count 3\n"));
 }
 
-TEST(MetricsFamily, RemovedSeriesDisappearFromTheExposition) {
-  Registry registry;
-  auto& leaf = registry.gauge_family("cgmm_leaf_cache_bytes", "Cache.", {"cgroup"});
-  leaf.with("/gone").set(1);
-  leaf.with("/kept").set(2);
-  leaf.remove({"/gone"});
-  EXPECT_THAT(registry.render(), Not(HasSubstr("/gone")));
-  EXPECT_THAT(registry.render(), HasSubstr("cgmm_leaf_cache_bytes{cgroup=\"/kept\"} 2\n"));
-  EXPECT_EQ(leaf.remove_if([](const auto& values) { return values[0] == "/kept"; }), 1U);
-  EXPECT_EQ(leaf.size(), 0U);
+TEST(MetricsPage, LabelledCountersAreSortedAndEscaped) {
+  Metrics metrics("dev\"1\\\n");
+  metrics.record_error("reclaim");
+  metrics.record_error("odd\"kind\\\n");
+  metrics.record_error("read_stats");
+  metrics.record_error("reclaim");
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("cgmm_errors_total{kind=\"odd\\\"kind\\\\\\n\"} 1\n"
+                              "cgmm_errors_total{kind=\"read_stats\"} 1\n"
+                              "cgmm_errors_total{kind=\"reclaim\"} 2\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_build_info{version=\"dev\\\"1\\\\\\n\"} 1\n"));
 }
 
-TEST(MetricsFamily, FamilyWithoutSeriesRendersNothing) {
-  Registry registry;
-  registry.counter_family("cgmm_errors_total", "Errors.", {"kind"});
-  EXPECT_EQ(registry.render(), "");
+TEST(MetricsPage, FamiliesComeInTheirFixedOrder) {
+  Metrics metrics("dev");
+  metrics.record_error("read_stats");
+  metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), kAt);
+  const std::vector<LeafGauges> leaves = {{"/a", 0, 10, 100, 50}};
+  metrics.publish_scan(1ms, leaves);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), kAt);
+  const auto text = metrics.render();
+  const std::vector<std::string> order = {"cgmm_scans_total",
+                                          "cgmm_scan_duration_seconds",
+                                          "cgmm_leaves",
+                                          "cgmm_reclaims_total",
+                                          "cgmm_reclaimed_bytes_total",
+                                          "cgmm_reclaim_duration_seconds",
+                                          "cgmm_errors_total",
+                                          "cgmm_leaf_cache_bytes",
+                                          "cgmm_leaf_limit_bytes",
+                                          "cgmm_leaf_threshold_bytes",
+                                          "cgmm_leaf_last_reclaim_timestamp_seconds",
+                                          "cgmm_build_info"};
+  std::size_t at = 0;
+  for (const std::string& name : order) {
+    const std::size_t found = text.find("# HELP " + name + " ");
+    ASSERT_NE(found, std::string::npos) << name << " in:\n" << text;
+    EXPECT_GE(found, at) << name << " out of order in:\n" << text;
+    EXPECT_EQ(text.find("# HELP " + name + " ", found + 1), std::string::npos) << name;
+    at = found;
+  }
 }
 
-TEST(MetricsFamily, SameLabelValuesGiveTheSameSeries) {
-  Registry registry;
-  auto& errors = registry.counter_family("cgmm_errors_total", "Errors.", {"kind"});
-  errors.with("read").inc();
-  errors.with(std::string("read")).inc();
-  EXPECT_EQ(errors.with("read").value(), 2);
-  EXPECT_EQ(errors.size(), 1U);
-}
-
-TEST(MetricsRegistry, RejectsBadNames) {
-  Registry registry;
-  EXPECT_THROW(registry.counter("1bad", "x"), std::invalid_argument);
-  EXPECT_THROW(registry.counter("has-dash", "x"), std::invalid_argument);
-  EXPECT_THROW(registry.counter_family("ok_total", "x", {"bad-label"}), std::invalid_argument);
-  EXPECT_THROW(registry.counter_family("ok2_total", "x", {"__reserved"}), std::invalid_argument);
-  EXPECT_THROW(registry.counter_family("ok3_total", "x", {"a", "a"}), std::invalid_argument);
-  EXPECT_THROW(registry.histogram_family("h", "x", {"le"}, {1}), std::invalid_argument);
-  EXPECT_THROW(registry.histogram("h2", "x", {1, 1}), std::invalid_argument);
-  EXPECT_THROW(registry.histogram("h3", "x", {std::nan("")}), std::invalid_argument);
-  registry.gauge("dup", "x");
-  EXPECT_THROW(registry.counter("dup", "x"), std::invalid_argument);
-}
-
-TEST(MetricsRegistry, ConcurrentUpdatesAndRendersLoseNothing) {
-  Registry registry;
-  auto& counter = registry.counter("c_total", "c");
-  auto& family = registry.gauge_family("g", "g", {"cgroup"});
-  auto& histogram = registry.histogram("h", "h", {1});
+TEST(MetricsPage, ConcurrentScansReclaimsAndRendersLoseNothing) {
+  Metrics metrics("dev");
   constexpr int kThreads = 4;
-  constexpr int kPerThread = 10000;
+  constexpr int kPerThread = 2000;
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
+    threads.emplace_back([&metrics, t] {
+      const std::string name = "/" + std::to_string(t);
       for (int i = 0; i < kPerThread; ++i) {
-        counter.inc();
-        histogram.observe(0.5);
-        family.with("/" + std::to_string(t)).set(i);
-        family.update({"/gone"}, [](Gauge& g) { g.inc(); });
-        family.remove({"/gone"});
+        metrics.record_reclaim(reclaim(name, R::kDone, 1, 1ms), kAt);
+        metrics.record_error("read_stats");
+        if (t == 0) {
+          const std::vector<LeafGauges> leaves = {{"/0", 1, static_cast<std::uint64_t>(i), {}, {}}};
+          metrics.publish_scan(1ms, leaves);
+        }
       }
     });
   }
-  threads.emplace_back([&] {
+  threads.emplace_back([&metrics] {
     for (int i = 0; i < 200; ++i) {
-      (void)registry.render();
+      EXPECT_THAT(metrics.render(), HasSubstr("cgmm_build_info"));
     }
   });
   for (auto& thread : threads) {
     thread.join();
   }
-  EXPECT_EQ(counter.value(), kThreads * kPerThread);
-  EXPECT_EQ(histogram.snapshot().count, static_cast<std::uint64_t>(kThreads * kPerThread));
-  EXPECT_EQ(family.size(), static_cast<std::size_t>(kThreads));
+  const auto text = metrics.render();
+  const std::string total = std::to_string(kThreads * kPerThread);
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaims_total{result=\"done\"} " + total + "\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaimed_bytes_total " + total + "\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_errors_total{kind=\"read_stats\"} " + total + "\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_scans_total " + std::to_string(kPerThread) + "\n"));
+  EXPECT_THAT(text, Not(HasSubstr("cgroup=\"/1\"")));
 }
 
 }  // namespace

@@ -3,12 +3,18 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "support/fake_clock.h"
+#include "support/http_get.h"
+#include "support/loopback_client.h"
 
 namespace cgmm::app {
 namespace {
 
 using namespace std::chrono_literals;
+using ::testing::HasSubstr;
 using ::testing::StartsWith;
 
 TEST(TelemetryHealth, UnhealthyUntilTheFirstScanFinishes) {
@@ -47,6 +53,38 @@ TEST(TelemetryHealth, ScansOnScheduleStayHealthy) {
     clock.advance(2500ms);  // slow scans, but within three intervals of each other
     EXPECT_EQ(t.health().status, 200) << "after scan " << i;
   }
+}
+
+TEST(TelemetryMetrics, WithoutAListenerThereAreNoMetrics) {
+  Telemetry t(std::nullopt, 10s);
+  EXPECT_FALSE(t.enabled());
+  EXPECT_EQ(t.metrics(), nullptr);
+}
+
+// What a scraper gets: the exposition with its content type, leaves labelled from their names.
+TEST(TelemetryMetrics, MetricsServesTheExpositionWithPodLabels) {
+  const std::uint16_t port = cgmm::testing::free_loopback_port();
+  Telemetry t(obs::ListenAddress{"127.0.0.1", port}, 10s);
+  ASSERT_TRUE(t.enabled());
+  const std::string leaf =
+      "memory/kubepods/burstable/pod5f3c2b1a-9d8e-4f7a-b6c5-d4e3f2a1b0c9/"
+      "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+  const std::vector<obs::LeafGauges> leaves = {{leaf, 1, 4096, {}, {}}};
+  t.metrics()->publish_scan(1ms, leaves);
+  t.start();
+  const std::string response =
+      cgmm::testing::LoopbackClient(port, 10s).request("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+  t.stop();
+  EXPECT_THAT(response, StartsWith("HTTP/1.1 200"));
+  EXPECT_THAT(response,
+              HasSubstr("\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"));
+  EXPECT_THAT(response, HasSubstr("cgmm_build_info{version=\"" CGMM_VERSION "\"} 1\n"));
+  EXPECT_THAT(
+      response,
+      HasSubstr("cgmm_leaf_cache_bytes{cgroup=\"" + leaf +
+                "\",pod_uid=\"5f3c2b1a-9d8e-4f7a-b6c5-d4e3f2a1b0c9\","
+                "container_id=\"3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678\","
+                "qos=\"burstable\"} 4096\n"));
 }
 
 }  // namespace

@@ -1,0 +1,265 @@
+// The per-leaf series of /metrics: what each scan publishes, what a finished reclaim changes at
+// once, and that vanished leaves leave no trace.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "obs/metrics.h"
+
+namespace cgmm::obs {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::HasSubstr;
+using testing::Not;
+using R = core::ReclaimOutcome::Result;
+
+const LeafLabels kPodLeaf = {"/kubepods/burstable/podabc/0123", "abc", "0123", "burstable"};
+const LeafLabels kPlainLeaf = {"/batch/job-7", "", "", ""};
+constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+
+LeafLabels labels_of(std::string_view cgroup) {
+  return cgroup == kPodLeaf.cgroup ? kPodLeaf : LeafLabels{std::string(cgroup), "", "", ""};
+}
+
+constexpr auto kPodLabels =
+    R"({cgroup="/kubepods/burstable/podabc/0123",pod_uid="abc",container_id="0123",qos="burstable"})";
+constexpr auto kPlainLabels = R"({cgroup="/batch/job-7",pod_uid="",container_id="",qos=""})";
+
+std::string line(std::string_view family, std::string_view labels, std::string_view value) {
+  return std::string(family) + std::string(labels) + " " + std::string(value) + "\n";
+}
+
+core::ReclaimOutcome reclaim(std::string_view cgroup, std::uint64_t inode,
+                             std::optional<std::uint64_t> cache_after_bytes) {
+  core::ReclaimOutcome o;
+  o.name = cgroup;
+  o.inode = inode;
+  o.cache_before_bytes = 150 * kMiB;
+  o.cache_after_bytes = cache_after_bytes;
+  o.took = 20ms;
+  return o;
+}
+
+const std::chrono::system_clock::time_point kAt(1700000000s);
+
+void scan(Metrics& metrics, std::vector<LeafGauges> leaves) {
+  metrics.publish_scan(1ms, leaves);
+}
+
+TEST(MetricsLeaf, GaugesCarryTheLabelsOfTheLabeler) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500}});
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_cache_bytes Page cache charged to the leaf "
+                              "cgroup.\n# TYPE cgmm_leaf_cache_bytes gauge\n" +
+                              line("cgmm_leaf_cache_bytes", kPodLabels, "100")));
+  EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_limit_bytes Effective memory limit of the leaf "
+                              "cgroup.\n# TYPE cgmm_leaf_limit_bytes gauge\n" +
+                              line("cgmm_leaf_limit_bytes", kPodLabels, "1000")));
+  EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_threshold_bytes Page cache above which the leaf "
+                              "is reclaimed.\n# TYPE cgmm_leaf_threshold_bytes gauge\n" +
+                              line("cgmm_leaf_threshold_bytes", kPodLabels, "500")));
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
+}
+
+TEST(MetricsLeaf, WithoutALabelerOnlyTheCgroupLabelIsSet) {
+  Metrics metrics("dev");
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}}});
+  EXPECT_THAT(metrics.render(),
+              HasSubstr(line("cgmm_leaf_cache_bytes",
+                             R"({cgroup="/kubepods/burstable/podabc/0123",pod_uid="",)"
+                             R"(container_id="",qos=""})",
+                             "100")));
+}
+
+TEST(MetricsLeaf, LabelsAreDerivedOnceALeafNotAtEveryScrape) {
+  int calls = 0;
+  Metrics metrics("dev", [&calls](std::string_view cgroup) {
+    ++calls;
+    return labels_of(cgroup);
+  });
+  for (int i = 0; i < 3; ++i) {
+    scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}}, {kPlainLeaf.cgroup, 2, 5, {}, {}}});
+    (void)metrics.render();
+    metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  }
+  EXPECT_EQ(calls, 2);
+}
+
+TEST(MetricsLeaf, ALeafWithoutLimitOrThresholdHasNoSuchSeries) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPlainLeaf.cgroup, 2, 100, 1000, 500}});
+  scan(metrics, {{kPlainLeaf.cgroup, 2, 100, std::nullopt, std::nullopt}});
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPlainLabels, "100")));
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_limit_bytes")));
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_threshold_bytes")));
+}
+
+// A leaf whose memory.stat could not be read is still a leaf: counted, with the gauges of its
+// last reading and its last reclaim; a leaf never read has no gauges.
+TEST(MetricsLeaf, AnUnreadLeafIsCountedAndKeepsItsLastReadingAndReclaim) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500}});
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  scan(metrics, {{kPodLeaf.cgroup, 1, {}, {}, {}}, {kPlainLeaf.cgroup, 2, {}, {}, {}}});
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("cgmm_leaves 2\n"));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", kPodLabels, "1000")));
+  EXPECT_THAT(text, Not(HasSubstr(kPlainLeaf.cgroup)));
+  EXPECT_THAT(
+      text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
+  scan(metrics, {{kPodLeaf.cgroup, 1, 7, 1000, 500}});
+  EXPECT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "7")));
+}
+
+TEST(MetricsLeaf, VanishedLeavesLoseEverySeriesAndTheRestKeepTheirLastReclaim) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 1, 2, 3}, {kPlainLeaf.cgroup, 2, 1, 2, 3}});
+  metrics.record_reclaim(reclaim(kPlainLeaf.cgroup, 2, 0), kAt);
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt + 1s);
+
+  scan(metrics, {{kPodLeaf.cgroup, 1, 4, 2, 3}});
+  auto text = metrics.render();
+  EXPECT_THAT(text, Not(HasSubstr(kPlainLeaf.cgroup)));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "4")));
+  EXPECT_THAT(
+      text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000001")));
+
+  scan(metrics, {});
+  text = metrics.render();
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_")));
+  EXPECT_THAT(text, HasSubstr("cgmm_leaves 0\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaims_total{result=\"done\"} 2\n"));  // counters stay
+}
+
+// A cgroup removed and created again under its name between two scans is another cgroup.
+TEST(MetricsLeaf, ACgroupCreatedAgainUnderItsNameStartsAfresh) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500}});
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  scan(metrics, {{kPodLeaf.cgroup, 9, 3, 1000, 500}});
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "3")));
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
+}
+
+// What the issue was about: the page showed the cache from before the reclaim until the next
+// scan, 150 MiB while memory.stat said 0.
+TEST(MetricsLeaf, AFinishedReclaimSetsItsLeafsCacheAtOnce) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, 200 * kMiB, 50 * kMiB},
+                 {kPlainLeaf.cgroup, 2, 9, {}, {}}});
+  ASSERT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
+
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
+  EXPECT_THAT(
+      text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", kPodLabels, "209715200")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_threshold_bytes", kPodLabels, "52428800")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPlainLabels, "9")));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaimed_bytes_total 157286400\n"));
+
+  // The next scan's reading wins again.
+  scan(metrics, {{kPodLeaf.cgroup, 1, 2 * kMiB, 200 * kMiB, 50 * kMiB}});
+  EXPECT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "2097152")));
+}
+
+TEST(MetricsLeaf, AReclaimThatCouldNotReadTheCacheAfterLeavesTheGauge) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}}});
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, std::nullopt), kAt);
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
+  EXPECT_THAT(
+      text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
+}
+
+TEST(MetricsLeaf, AReclaimOfAVanishedLeafBringsNoSeriesBack) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}}, {kPlainLeaf.cgroup, 2, 9, {}, {}}});
+  scan(metrics, {{kPlainLeaf.cgroup, 2, 9, {}, {}}});
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  metrics.record_reclaim(reclaim("/never/seen", 5, 0), kAt);
+  const auto text = metrics.render();
+  EXPECT_THAT(text, Not(HasSubstr(kPodLeaf.cgroup)));
+  EXPECT_THAT(text, Not(HasSubstr("/never/seen")));
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
+  EXPECT_THAT(text, HasSubstr("cgmm_reclaims_total{result=\"done\"} 2\n"));
+}
+
+// A reclaim that outlived its cgroup, which was created again under the same name meanwhile.
+TEST(MetricsLeaf, ALateReclaimOfAnOldIncarnationLeavesTheNewOneAlone) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 9, 40 * kMiB, {}, {}}});
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  const auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "41943040")));
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
+}
+
+TEST(MetricsLeaf, SeriesAreSortedByCgroupAndTheirLabelsEscaped) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{"/b", 1, 2048, {}, {}}, {"/a\"q\\\n", 2, 1, {}, {}}, {"/a", 3, 0, {}, {}}});
+  EXPECT_THAT(metrics.render(),
+              HasSubstr("# TYPE cgmm_leaf_cache_bytes gauge\n"
+                        "cgmm_leaf_cache_bytes{cgroup=\"/a\",pod_uid=\"\",container_id=\"\","
+                        "qos=\"\"} 0\n"
+                        "cgmm_leaf_cache_bytes{cgroup=\"/a\\\"q\\\\\\n\",pod_uid=\"\",container_id="
+                        "\"\",qos=\"\"} 1\n"
+                        "cgmm_leaf_cache_bytes{cgroup=\"/b\",pod_uid=\"\",container_id=\"\","
+                        "qos=\"\"} 2048\n"));
+}
+
+// Thousands of leaves, most of them gone again in two waves and some back as new cgroups, each
+// with its own values: what a node sees when pods are rescheduled en masse.
+TEST(MetricsLeaf, ManyLeavesComeAndGoEachWithItsOwnValues) {
+  Metrics metrics("dev");
+  constexpr int kLeaves = 3000;
+  std::vector<std::string> names;  // the gauges view the scan's names, as a scan's do
+  for (int i = 0; i < kLeaves; ++i) {
+    names.push_back("/kubepods/pod" + std::to_string(i) + "/c");
+  }
+  const auto leaf = [&](int i) -> const std::string& { return names[static_cast<size_t>(i)]; };
+  const auto sample = [&](int i) {
+    return "cgmm_leaf_cache_bytes{cgroup=\"" + leaf(i) +
+           "\",pod_uid=\"\",container_id=\"\",qos=\"\"} " + std::to_string(i) + "\n";
+  };
+  const auto gauges = [&](int i, std::uint64_t inode) {
+    return LeafGauges{leaf(i), inode, static_cast<std::uint64_t>(i), {}, {}};
+  };
+  std::vector<LeafGauges> all;
+  all.reserve(kLeaves);
+  for (int i = 0; i < kLeaves; ++i) {
+    all.push_back(gauges(i, static_cast<std::uint64_t>(i)));
+  }
+  metrics.publish_scan(1ms, all);
+  std::erase_if(all, [&](const LeafGauges& g) {
+    return g.cgroup.find('3') != std::string_view::npos;
+  });
+  metrics.publish_scan(1ms, all);
+  std::erase_if(all, [](const LeafGauges& g) { return g.inode % 2 == 0; });
+  for (int i = 0; i < kLeaves; i += 7) {
+    if (i % 2 == 0 || leaf(i).find('3') != std::string::npos) {
+      all.push_back(gauges(i, static_cast<std::uint64_t>(kLeaves) + static_cast<std::uint64_t>(i)));
+    }
+  }
+  metrics.publish_scan(1ms, all);
+
+  const std::string text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("cgmm_leaves " + std::to_string(all.size()) + "\n"));
+  for (int i = 0; i < kLeaves; ++i) {
+    const bool kept = (i % 2 == 1 && leaf(i).find('3') == std::string::npos) || i % 7 == 0;
+    EXPECT_EQ(text.find(sample(i)) != std::string::npos, kept) << leaf(i);
+  }
+}
+
+}  // namespace
+}  // namespace cgmm::obs
