@@ -4,10 +4,9 @@
 
 namespace cgmm::app {
 
-ScanPass::ScanPass(const Config& config, const cgroup::Parent& parent,
-                   cgroup::LeafScanner& scanner, core::Tracker& tracker, Reclaims& reclaims,
-                   LeafWatch* watch, Telemetry& telemetry, OnceReport* report,
-                   const core::Clock& clock)
+ScanPass::ScanPass(const Config& config, const cgroup::Parent& parent, cgroup::LeafScanner& scanner,
+                   core::Tracker& tracker, Reclaims& reclaims, LeafWatch* watch,
+                   Telemetry& telemetry, OnceReport* report, const core::Clock& clock)
     : config_(config),
       parent_(parent),
       scanner_(scanner),

@@ -23,8 +23,8 @@ obs::LeafLabels leaf_labels(std::string_view cgroup) {
 }
 
 const core::Clock& steady_clock() {
-  static const core::SteadyClock clock;
-  return clock;
+  static const core::SteadyClock kClock;
+  return kClock;
 }
 
 Telemetry::Telemetry(const std::optional<obs::ListenAddress>& listen, core::Duration interval,

@@ -3,8 +3,8 @@
 #include <cstdint>
 #include <optional>
 
-#include "core/leaf_sample.h"
 #include "core/clock.h"
+#include "core/leaf_sample.h"
 #include "core/units.h"
 
 namespace cgmm::core {

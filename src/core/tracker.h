@@ -7,9 +7,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/leaf_sample.h"
 #include "core/clock.h"
 #include "core/decide.h"
+#include "core/leaf_sample.h"
 #include "core/reclaim_outcome.h"
 
 namespace cgmm::core {
@@ -48,9 +48,9 @@ class Tracker {
 
   TickResult observe(std::span<const LeafSample> samples, TimePoint now);
 
-  // Decides one leaf between scans on fresh stats (kept as its last ones) (a kernel notification said its usage crossed
-  // its level, or its cooldown ended). A leaf no scan has seen, or another incarnation of it, is
-  // left to the next scan: empty.
+  // Decides one leaf between scans on fresh stats (kept as its last ones) (a kernel notification
+  // said its usage crossed its level, or its cooldown ended). A leaf no scan has seen, or another
+  // incarnation of it, is left to the next scan: empty.
   std::optional<Decision> check(const LeafSample& sample, TimePoint now);
 
   // A reclaim decided for this leaf will not run (dry run, no memory.reclaim): nothing is in

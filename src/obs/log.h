@@ -16,7 +16,8 @@ enum class LogFormat { kText, kJson };
 std::optional<Level> parse_level(std::string_view text);
 std::optional<LogFormat> parse_format(std::string_view text);
 
-// Logs go to stderr, one line per event (obs/events.h) (stdout is for the --once report). Text lines read
+// Logs go to stderr, one line per event (obs/events.h) (stdout is for the --once report). Text
+// lines read
 // "<UTC time> <level> <message>"; JSON lines are one object with "time", "level", "event", "msg"
 // and the event's fields.
 void setup_logging(Level level, LogFormat format);

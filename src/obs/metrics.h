@@ -112,7 +112,7 @@ class Metrics {
   std::uint64_t reclaimed_bytes_ = 0;
   Histogram reclaim_duration_;
   std::map<std::string, std::uint64_t, std::less<>> errors_;  // by kind
-  std::map<std::string, LeafRow, std::less<>> rows_;  // by cgroup
+  std::map<std::string, LeafRow, std::less<>> rows_;          // by cgroup
 };
 
 }  // namespace cgmm::obs
