@@ -54,7 +54,7 @@ core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& r
 class ReclaimPool final : public ReclaimRunner {
  public:
   ReclaimPool(size_t workers, cgroup::Version version);
-  ~ReclaimPool();
+  ~ReclaimPool() override;
   ReclaimPool(const ReclaimPool&) = delete;
   ReclaimPool& operator=(const ReclaimPool&) = delete;
 

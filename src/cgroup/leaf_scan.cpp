@@ -157,7 +157,7 @@ void LeafScanner::drain_events() {
         continue;
       }
       if ((ev->mask & IN_ISDIR) && ev->len > 0) {
-        pending.push_back({ev->wd, ev->name});
+        pending.emplace_back(ev->wd, ev->name);
       }
     }
   }
