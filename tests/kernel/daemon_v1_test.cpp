@@ -3,7 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
+#include <iostream>
 
 #include "support/daemon_process.h"
 #include "support/kernel_tree.h"
@@ -88,24 +90,44 @@ TEST_F(DaemonV1, DryRunWritesNothing) {
 
 TEST_F(DaemonV1, RunningDaemonHoldsTheCooldown) {
   constexpr auto kCooldown = seconds(4);
+  constexpr uint64_t kThreshold = 25 * kMiB;  // the default 25% of c1's 100 MiB
+  // Over its threshold before the daemon starts: its first scan reclaims it, the writer long
+  // gone. No reclaim of this daemon starts before `started`, so its cooldown lasts at least until
+  // started + kCooldown, however late the daemon got to its first scan.
+  tree_->fill(kOwnLimit, 40);
+  const auto started = std::chrono::steady_clock::now();
   DaemonProcess d({"--parent", tree_->root(), "--interval", "200ms", "--cooldown", "4s"});
-  tree_->fill(kOwnLimit, 40);
   ASSERT_TRUE(eventually([&] { return tree_->cache(kOwnLimit) < 5 * kMiB; }, seconds(20)))
       << d.err();
-  const auto first = std::chrono::steady_clock::now();
 
-  // Refilled inside the cooldown: left alone while the cooldown lasts...
-  tree_->fill(kOwnLimit, 40);
-  ASSERT_GE(tree_->cache(kOwnLimit), 39 * kMiB);
-  const bool reclaimed_early =
-      eventually([&] { return tree_->cache(kOwnLimit) < 39 * kMiB; },
-                 std::chrono::duration_cast<milliseconds>(kCooldown - seconds(2)));
-  EXPECT_FALSE(reclaimed_early) << "reclaimed again inside the cooldown";
+  // Refilled inside the cooldown, over the threshold with its last write only (a reclaim cannot
+  // take part of the refill and leave the rest): left alone for as long as the cooldown surely
+  // lasts...
+  tree_->fill_over(kOwnLimit, kThreshold);
+  const auto refilled = std::chrono::steady_clock::now();
+  bool reclaimed_early = false;
+  for (;;) {
+    const uint64_t cache = tree_->cache(kOwnLimit);
+    // Taken after the read: a read before started + kCooldown was made inside the cooldown.
+    if (std::chrono::steady_clock::now() >= started + kCooldown) {
+      break;
+    }
+    if (cache <= kThreshold) {
+      reclaimed_early = true;
+      break;
+    }
+    ::usleep(50'000);
+  }
+  EXPECT_FALSE(reclaimed_early) << "reclaimed again inside the cooldown\n" << d.err();
 
-  // ...and reclaimed once it has passed.
+  // ...and reclaimed once it has passed (had it passed before the refill's last write, that
+  // write is all a reclaim could leave), and not before.
   ASSERT_TRUE(eventually([&] { return tree_->cache(kOwnLimit) < 5 * kMiB; }, seconds(20)))
       << d.err();
-  EXPECT_GE(std::chrono::steady_clock::now() - first, kCooldown - seconds(1));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, kCooldown);
+  const auto watched = std::chrono::duration_cast<milliseconds>(started + kCooldown - refilled);
+  std::cout << "refill watched over its threshold for the last "
+            << std::max<int64_t>(0, watched.count()) << " ms of the cooldown\n";
   d.signal(SIGTERM);
   EXPECT_EQ(d.wait(seconds(5)), 0);
 }
@@ -114,14 +136,12 @@ TEST_F(DaemonV1, NewLeavesAreFoundAndGoneOnesForgotten) {
   DaemonProcess d({"--parent", tree_->root(), "--interval", "200ms"});
   ASSERT_TRUE(d.wait_for_log("watching 4 leaf cgroups", seconds(10))) << d.err();
 
-  tree_->make("burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/late");
-  tree_->fill("burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/late", 60);
-  EXPECT_TRUE(eventually(
-      [&] {
-        return tree_->cache("burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/late") < 5 * kMiB;
-      },
-      seconds(20)))
-      << d.err();
+  // Over its threshold (25% of its pod's 200 MiB) with its last write only: the reclaim cannot
+  // leave behind what a writer still writing adds after it.
+  const std::string late = "burstable/pod1b6f2a4e-0c5d-4c1e-9e2a-3b7f0a9d1c11/late";
+  tree_->make(late);
+  tree_->fill_over(late, 50 * kMiB);
+  EXPECT_TRUE(eventually([&] { return tree_->cache(late) < 5 * kMiB; }, seconds(20))) << d.err();
   EXPECT_THAT(d.err(), HasSubstr("/late appeared"));
 
   ASSERT_EQ(::rmdir(tree_->path(kNoLimit).c_str()), 0);

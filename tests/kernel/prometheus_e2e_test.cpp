@@ -62,6 +62,9 @@ TEST(PrometheusEndToEnd, PrometheusStoresTheDaemonsLeafAndReclaimSeries) {
   tree.make(kSystemdPod, 100 * kMiB);
   tree.make(kSystemdLeaf);
   tree.fill(kSystemdLeaf, 2);  // under its threshold: watched, never reclaimed
+  // 40 MiB of cache over a threshold of 25% of the pod's 100 MiB, written and synced before the
+  // daemon starts: its first scan reclaims it all, with no writer still adding to it.
+  tree.fill(kLeaf, 40);
   // Leaves are named by their path below the parent's parent.
   const std::string top = std::filesystem::path(tree.root()).filename().string();
 
@@ -77,11 +80,9 @@ TEST(PrometheusEndToEnd, PrometheusStoresTheDaemonsLeafAndReclaimSeries) {
       seconds(15)))
       << d.err();
 
-  PrometheusServer prom("cgmm", {target});
-
-  // 40 MiB of cache over a threshold of 25% of the pod's 100 MiB: reclaimed.
-  tree.fill(kLeaf, 40);
   ASSERT_TRUE(eventually([&] { return tree.cache(kLeaf) < 5 * kMiB; }, seconds(20))) << d.err();
+
+  PrometheusServer prom("cgmm", {target});
 
   auto up = wait_for_query(prom, R"(up{job="cgmm"} == 1)", seconds(30));
   EXPECT_EQ(up.size(), 1u) << prom.log();

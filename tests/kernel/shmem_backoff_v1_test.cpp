@@ -51,7 +51,9 @@ TEST_F(ShmemV1, FutileReclaimIsBackedOffExponentially) {
   ASSERT_TRUE(
       eventually([&] { return events(d.err(), "reclaim", "/tmpfs").size() >= 3; }, seconds(20)))
       << d.err();
-  tree_->fill("disk", 40);  // a disk-cache leaf is still reclaimed meanwhile
+  // A disk-cache leaf is still reclaimed meanwhile. Over its threshold with its last write only:
+  // a reclaim racing a whole fill would leave what the writer adds after it.
+  tree_->fill_over("disk", 20 * kMiB);
   ASSERT_TRUE(eventually([&] { return tree_->cache("disk") < 5 * kMiB; }, seconds(10))) << d.err();
   d.signal(SIGTERM);
   ASSERT_EQ(d.wait(seconds(5)), 0);

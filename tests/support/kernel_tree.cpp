@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -18,6 +19,7 @@ namespace cgmm::testing {
 
 namespace {
 
+constexpr uint64_t kPageBytes = 4096;
 constexpr const char* kMemoryRoot = "/sys/fs/cgroup/memory";
 
 void write_file(const std::string& path, const std::string& text) {
@@ -89,14 +91,35 @@ void KernelTree::make(const std::string& rel, uint64_t limit_bytes) {
 }
 
 void KernelTree::fill(const std::string& rel, uint64_t mib) {
-  fill_file(rel, scratch_ + "/fill-" + std::to_string(files_++), mib);
+  fill_file(rel, next_file(), mib * kMiB);
+}
+
+void KernelTree::fill_over(const std::string& rel, uint64_t threshold_bytes) {
+  uint64_t now = cache(rel);
+  if (threshold_bytes < kOverBy || now > threshold_bytes - kOverBy) {
+    throw std::runtime_error(rel + " has " + std::to_string(now) +
+                             " bytes of cache, too close to its threshold of " +
+                             std::to_string(threshold_bytes) + " to cross it with a last write");
+  }
+  const uint64_t under = threshold_bytes - kOverBy;
+  // v1 memory.stat counts every page of a fresh file written here at once, so one fill normally
+  // lands on `under` (whole pages: a few bytes over it at most). More rounds make up for pages
+  // the kernel took back meanwhile.
+  for (int round = 0; now < under; ++round) {
+    if (round == 3) {
+      throw std::runtime_error(rel + " keeps losing its page cache while it is filled");
+    }
+    fill_file(rel, next_file(), (under - now + kPageBytes - 1) / kPageBytes * kPageBytes);
+    now = cache(rel);
+  }
+  fill_file(rel, next_file(), threshold_bytes + kOverBy - now);
 }
 
 void KernelTree::fill_shm(const std::string& rel, uint64_t mib) {
   const std::string file =
       "/dev/shm/" + root_.substr(root_.rfind('/') + 1) + "-" + std::to_string(files_++);
   shm_files_.push_back(file);
-  fill_file(rel, file, mib);
+  fill_file(rel, file, mib * kMiB);
 }
 
 void KernelTree::remove(const std::string& rel) {
@@ -109,11 +132,11 @@ void KernelTree::remove(const std::string& rel) {
 
 std::chrono::system_clock::time_point KernelTree::fill_marking(const std::string& rel, uint64_t mib,
                                                                uint64_t mark_bytes) {
-  return fill_file(rel, scratch_ + "/fill-" + std::to_string(files_++), mib, mark_bytes);
+  return fill_file(rel, next_file(), mib * kMiB, mark_bytes);
 }
 
 std::chrono::system_clock::time_point KernelTree::fill_file(const std::string& rel,
-                                                            const std::string& file, uint64_t mib,
+                                                            const std::string& file, uint64_t bytes,
                                                             uint64_t mark_bytes) {
   const std::string procs = path(rel) + "/cgroup.procs";
   int mark_pipe[2];
@@ -140,11 +163,12 @@ std::chrono::system_clock::time_point KernelTree::fill_file(const std::string& r
     std::memset(block, 'x', sizeof block);
     uint64_t written = 0;
     bool marked = mark_bytes == 0;
-    while (written < mib * kMiB) {
-      if (::write(fd, block, sizeof block) != static_cast<ssize_t>(sizeof block)) {
+    while (written < bytes) {
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof block, bytes - written));
+      if (::write(fd, block, n) != static_cast<ssize_t>(n)) {
         ::_exit(5);
       }
-      written += sizeof block;
+      written += n;
       if (!marked && written > mark_bytes) {
         marked = true;
         int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -8,6 +8,8 @@
 
 namespace cgmm::testing {
 
+inline constexpr uint64_t kMiB = 1024 * 1024;
+
 // Why the real-kernel tests cannot run here (not root, no writable cgroup v1 memory hierarchy),
 // or empty when they can.
 std::string kernel_unavailable_reason();
@@ -42,8 +44,19 @@ class KernelTree {
   void make(const std::string& rel, uint64_t limit_bytes = 0);
 
   // Writes `mib` MiB of fresh, synced file data from a process inside cgroup `rel`, so that much
-  // clean page cache is charged to it. Each call writes a new file.
+  // clean page cache is charged to it. Each call writes a new file. A daemon running meanwhile
+  // may reclaim part of it while the rest is still being written: see fill_over.
   void fill(const std::string& rel, uint64_t mib);
+
+  // Takes cgroup `rel` over `threshold_bytes` of cache with its last write only, for a daemon
+  // that is running: synced fills first bring it to kOverBy under the threshold, where there is
+  // nothing to reclaim, then one final synced write of at most kLastWriteBytes takes it kOverBy
+  // over. A reclaim set off by the crossing can race only that last write, so it leaves at most
+  // kLastWriteBytes behind however the writer is scheduled, where a reclaim racing a whole fill
+  // leaves whatever the writer adds after it. `rel` must be at least kOverBy under the threshold.
+  static constexpr uint64_t kOverBy = kMiB;
+  static constexpr uint64_t kLastWriteBytes = 2 * kOverBy;
+  void fill_over(const std::string& rel, uint64_t threshold_bytes);
 
   // Like fill, and returns the writer's own clock at the moment its written total first went over
   // `mark_bytes`, that is when the cgroup's cache crossed that level.
@@ -66,12 +79,12 @@ class KernelTree {
   std::string scratch_;
   std::vector<std::string> made_;  // in creation order
   std::vector<std::string> shm_files_;
-  // Returns the writer's clock when its total went over `mark_bytes` (0: no mark, epoch).
+  // Writes `bytes` to `file` from a process inside `rel`, synced. Returns the writer's clock when
+  // its total went over `mark_bytes` (0: no mark, epoch).
   std::chrono::system_clock::time_point fill_file(const std::string& rel, const std::string& file,
-                                                  uint64_t mib, uint64_t mark_bytes = 0);
+                                                  uint64_t bytes, uint64_t mark_bytes = 0);
+  std::string next_file() { return scratch_ + "/fill-" + std::to_string(files_++); }
   int files_ = 0;
 };
-
-inline constexpr uint64_t kMiB = 1024 * 1024;
 
 }  // namespace cgmm::testing
