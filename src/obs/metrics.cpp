@@ -184,7 +184,6 @@ std::string Metrics::label_text(std::string_view cgroup) const {
   const LeafLabels l = labeler_ ? labeler_(cgroup) : LeafLabels{std::string(cgroup), {}, {}, {}};
   std::string text = label("cgroup", l.cgroup) + ',' + label("pod_uid", l.pod_uid) + ',' +
                      label("container_id", l.container_id) + ',' + label("qos", l.qos);
-  text.shrink_to_fit();  // kept as long as the leaf lives: without the appends' spare room
   return text;
 }
 
@@ -201,9 +200,7 @@ void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const L
       it = rows_.emplace(std::string(leaf.cgroup), LeafRow{}).first;
     }
     LeafRow& row = it->second;
-    if (created) {
-      row.labels = label_text(leaf.cgroup);
-    } else if (row.inode != leaf.inode) {
+    if (!created && row.inode != leaf.inode) {
       row.last_reclaim_seconds.reset();  // another incarnation: nothing of the old carries over
     }
     row.inode = leaf.inode;
@@ -253,10 +250,13 @@ std::string Metrics::render() const {
     append_sample(out, family.name, "_sum", "", format_value(h.sum));
     append_sample(out, family.name, "_count", "", std::to_string(h.count));
   };
+  std::vector<std::string> labels;  // of each row, in order
   const auto leaf_gauges = [&](const Family& family,
                                std::optional<double> (*value_of)(const LeafRow&)) {
     bool header = false;
+    size_t i = 0;
     for (const auto& [name, row] : rows_) {
+      const std::string& row_labels = labels[i++];
       const std::optional<double> value = value_of(row);
       if (!value) {
         continue;
@@ -265,11 +265,15 @@ std::string Metrics::render() const {
         append_header(out, family);
         header = true;
       }
-      append_sample(out, family.name, row.labels, *value);
+      append_sample(out, family.name, row_labels, *value);
     }
   };
 
   const std::lock_guard lock(mutex_);
+  labels.reserve(rows_.size());
+  for (const auto& [name, row] : rows_) {
+    labels.push_back(label_text(name));
+  }
   append_header(out, kScans);
   append_sample(out, kScans.name, "", static_cast<double>(scans_));
   histogram(kScanDuration, scan_duration_);

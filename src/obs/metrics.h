@@ -37,7 +37,8 @@ struct LeafLabels {
   std::string qos;
 };
 
-// Derives a leaf's labels from its cgroup name. Called once per leaf, when its series appear.
+// Derives a leaf's labels from its cgroup name, when the page is rendered: a leaf costs its
+// values and its name between scrapes, not four label strings.
 using LeafLabeler = std::function<LeafLabels(std::string_view cgroup)>;
 
 // What one scan read of one leaf. A leaf is one incarnation of a cgroup, its name and inode: a
@@ -93,7 +94,6 @@ class Metrics {
   struct LeafRow {
     std::uint64_t inode = 0;
     std::uint32_t scan = 0;  // the publish_scan that last saw the leaf
-    std::string labels;      // `cgroup="…",pod_uid="…",container_id="…",qos="…"`, escaped
     std::optional<std::uint64_t> cache_bytes;
     std::optional<std::uint64_t> limit_bytes;
     std::optional<std::uint64_t> threshold_bytes;
