@@ -67,8 +67,8 @@ void LeafWatch::run(core::TimePoint now, bool ready) {
   register_one();
 }
 
-cgroup::UsageWatch::OpenDir LeafWatch::opener(const std::string& name, uint64_t inode) const {
-  return [this, &name, inode] { return leaf_dir_.open(name, inode); };
+cgroup::UsageWatch::OpenDir LeafWatch::opener(std::string_view name, uint64_t inode) const {
+  return [this, name, inode] { return leaf_dir_.open(name, inode); };
 }
 
 void LeafWatch::check(uint64_t inode, core::TimePoint now) {

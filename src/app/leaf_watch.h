@@ -58,7 +58,8 @@ class LeafWatch final : public Part {
   void move_level(const core::LeafSample& leaf, int dir_fd, uint64_t threshold);
   void register_one();
   void warn_unwatched(std::string_view cgroup, const std::string& why);
-  cgroup::UsageWatch::OpenDir opener(const std::string& name, uint64_t inode) const;
+  // Called while `name` is alive: within the watch call it is given to.
+  cgroup::UsageWatch::OpenDir opener(std::string_view name, uint64_t inode) const;
 
   const Config& config_;
   const cgroup::Parent& parent_;

@@ -9,7 +9,7 @@ namespace cgmm::app {
 
 void OnceReport::add(const core::LeafSample& leaf, const core::Decision& decision) {
   obs::LeafLabels labels = leaf_labels(leaf.name);
-  rows_.push_back({leaf.name,
+  rows_.push_back({std::string(leaf.name),
                    k8s::display_name(leaf.name),
                    std::move(labels.pod_uid),
                    std::move(labels.container_id),

@@ -45,7 +45,8 @@ void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& deci
   }
   obs::emit<obs::ReclaimStart>(plan);
   runner_.submit(
-      ReclaimJob{leaf.name, leaf.inode, leaf_dir_, stats.cache_bytes, target, stats.limit_bytes});
+      ReclaimJob{std::string(leaf.name), leaf.inode, leaf_dir_, stats.cache_bytes, target,
+                 stats.limit_bytes});
 }
 
 void Reclaims::collect() {

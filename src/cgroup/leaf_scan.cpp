@@ -348,9 +348,7 @@ void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>&
   }
   // Samples are assigned in place: a leaf seen again keeps its name without touching the count.
   core::LeafSample& s = out[count++];
-  if (s.name != node.path) {
-    s.name = node.path;
-  }
+  s.name = node.path;
   s.inode = node.inode;
   if (stats) {
     s.stats = *stats;

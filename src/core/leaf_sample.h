@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace cgmm::core {
 
@@ -20,9 +21,10 @@ struct MemoryStats {
   bool operator==(const MemoryStats&) const = default;
 };
 
-// One leaf cgroup as seen by one scan.
+// One leaf cgroup as seen by one scan. The name views the scanner's copy: valid until the next
+// scan; whoever keeps a leaf beyond it (the Tracker, a reclaim job) keeps its own copy.
 struct LeafSample {
-  std::string name;    // "<parent name>/<path below the parent>", or the parent's name
+  std::string_view name;  // "<parent name>/<path below the parent>", or the parent's name
   uint64_t inode = 0;  // with the name, identifies one incarnation of the cgroup
   std::optional<MemoryStats> stats;
   // Why stats could not be read ("failed to read memory.stat of <name>: <reason>"); empty when

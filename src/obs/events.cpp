@@ -122,7 +122,7 @@ std::string CgroupFound::text() const {
 }
 
 std::string CgroupAppeared::text() const {
-  std::string s = "cgroup " + leaf.name + " appeared";
+  std::string s = "cgroup " + std::string(leaf.name) + " appeared";
   if (leaf.stats) {
     s += " (cache " + format_bytes(leaf.stats->cache_bytes) + ", limit " +
          limit_text(leaf.stats->limit_bytes) + ")";

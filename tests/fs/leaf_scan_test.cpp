@@ -15,19 +15,32 @@ namespace {
 using ::testing::ElementsAre;
 using ::testing::UnorderedElementsAre;
 
-std::vector<std::string> names(const std::vector<core::LeafSample>& leaves) {
+// A sample with a name of its own: samples view the scanner's names, valid while it lives.
+struct Scanned {
+  std::string name;
+  uint64_t inode = 0;
+  std::optional<core::MemoryStats> stats;
+  std::string error;
+};
+
+template <class Leaves>
+std::vector<std::string> names(const Leaves& leaves) {
   std::vector<std::string> out;
-  for (const core::LeafSample& l : leaves) {
-    out.push_back(l.name);
+  for (const auto& l : leaves) {
+    out.emplace_back(l.name);
   }
   return out;
 }
 
-std::vector<core::LeafSample> scan(const Parent& parent) {
+std::vector<Scanned> scan(const Parent& parent) {
   LeafScanner scanner(parent);
   std::vector<core::LeafSample> out;
   scanner.scan(out);
-  return out;
+  std::vector<Scanned> owned;
+  for (const core::LeafSample& l : out) {
+    owned.push_back({std::string(l.name), l.inode, l.stats, l.error});
+  }
+  return owned;
 }
 
 TEST(LeafScan, FindsNestedLeavesOnly) {
@@ -44,7 +57,7 @@ TEST(LeafScan, FindsNestedLeavesOnly) {
   EXPECT_THAT(names(leaves),
               UnorderedElementsAre("kubepods/burstable/pod1/c1", "kubepods/burstable/pod1/c2",
                                    "kubepods/pod2/c3"));
-  for (const core::LeafSample& l : leaves) {
+  for (const auto& l : leaves) {
     ASSERT_TRUE(l.stats) << l.name;
     EXPECT_NE(l.inode, 0u);
     if (l.name == "kubepods/pod2/c3") {
@@ -75,7 +88,7 @@ TEST(LeafScan, SymlinksAreNeverFollowed) {
 
   auto leaves = scan(t.parent("p", Version::kV1));
   ASSERT_THAT(names(leaves), UnorderedElementsAre("p/c1", "p/c2"));
-  for (const core::LeafSample& l : leaves) {
+  for (const auto& l : leaves) {
     if (l.name == "p/c2") {
       EXPECT_FALSE(l.stats);
       EXPECT_EQ(l.error, "failed to open memory.stat of p/c2: Too many levels of symbolic links");
@@ -89,7 +102,7 @@ TEST(LeafScan, UnreadableStatsAreAnErrorNotALoss) {
   t.write("p/bad/memory.stat", "this is not memory.stat\n");
   auto leaves = scan(t.parent("p", Version::kV1));
   ASSERT_EQ(leaves.size(), 2u);
-  for (const core::LeafSample& l : leaves) {
+  for (const auto& l : leaves) {
     if (l.name == "p/bad") {
       EXPECT_EQ(l.error, "failed to parse memory.stat of p/bad: Bad message");
     } else {
@@ -122,15 +135,16 @@ TEST(LeafScan, RescanSeesChanges) {
 // name -> inode of one scan's leaves, all of which must have read fine.
 std::map<std::string, uint64_t> inodes(const std::vector<core::LeafSample>& leaves) {
   std::map<std::string, uint64_t> out;
-  for (const core::LeafSample& l : leaves) {
+  for (const auto& l : leaves) {
     EXPECT_TRUE(l.stats) << l.name;
-    out[l.name] = l.inode;
+    out[std::string(l.name)] = l.inode;
   }
   return out;
 }
 
-uint64_t cache_of(const std::vector<core::LeafSample>& leaves, const std::string& name) {
-  for (const core::LeafSample& l : leaves) {
+template <class Leaves>
+uint64_t cache_of(const Leaves& leaves, const std::string& name) {
+  for (const auto& l : leaves) {
     if (l.name == name && l.stats) {
       return l.stats->cache_bytes;
     }
@@ -334,7 +348,7 @@ TEST(LeafScanDeathTest, FewFileDescriptorsStillReadEveryLeaf) {
         std::_Exit(4);
       }
       for (const core::LeafSample& l : out) {
-        int i = std::stoi(l.name.substr(l.name.rfind("/c") + 2));
+        int i = std::stoi(std::string(l.name.substr(l.name.rfind("/c") + 2)));
         if (!l.stats || l.stats->cache_bytes != 1000 + static_cast<uint64_t>(i)) {
           std::_Exit(5);
         }
@@ -365,7 +379,7 @@ TEST(LeafScanV2, EffectiveLimitIsTheSmallestMemoryMaxOnThePath) {
 
   auto leaves = scan(t.parent("kubepods.slice", Version::kV2));
   ASSERT_EQ(leaves.size(), 3u);
-  for (const core::LeafSample& l : leaves) {
+  for (const auto& l : leaves) {
     ASSERT_TRUE(l.stats) << l.name;
     if (l.name == "kubepods.slice/pod1.slice/own.scope") {
       EXPECT_EQ(l.stats->limit_bytes, 400u);

@@ -67,7 +67,7 @@ TEST_F(SymlinkAttack, ScanAndReclaimOfEveryLeafLeavesOutsideFilesUnchanged) {
     scanner.scan(leaves);
     std::vector<std::string> names;
     for (const core::LeafSample& leaf : leaves) {
-      names.push_back(leaf.name);
+      names.emplace_back(leaf.name);
     }
     // The directory symlink is not a leaf; the leaf with a symlinked memory.stat is one that
     // cannot be read, never one with the planted numbers.

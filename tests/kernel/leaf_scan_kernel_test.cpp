@@ -22,7 +22,7 @@ std::map<std::string, uint64_t> leaves(cgroup::LeafScanner& scanner) {
   std::map<std::string, uint64_t> m;
   for (const auto& l : out) {
     EXPECT_TRUE(l.stats) << l.name;
-    m[l.name] = l.inode;
+    m[std::string(l.name)] = l.inode;
   }
   return m;
 }

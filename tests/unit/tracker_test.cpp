@@ -11,7 +11,8 @@ using std::chrono::seconds;
 
 constexpr uint64_t kMiB = 1 << 20;
 
-core::LeafSample leaf(const std::string& name, uint64_t inode, uint64_t cache,
+// `name` outlives the sample: a literal.
+core::LeafSample leaf(std::string_view name, uint64_t inode, uint64_t cache,
                         std::optional<uint64_t> limit = 100 * kMiB) {
   core::LeafSample s;
   s.name = name;
@@ -20,11 +21,11 @@ core::LeafSample leaf(const std::string& name, uint64_t inode, uint64_t cache,
   return s;
 }
 
-core::LeafSample failing(const std::string& name, uint64_t inode) {
+core::LeafSample failing(std::string_view name, uint64_t inode) {
   core::LeafSample s;
   s.name = name;
   s.inode = inode;
-  s.error = "failed to open memory.stat of " + s.name + ": Permission denied";
+  s.error = "failed to open memory.stat of " + std::string(name) + ": Permission denied";
   return s;
 }
 
