@@ -53,18 +53,20 @@ void ScanPass::scan() {
     watch_->renew(samples_, r.decisions);
   }
   if (obs::Metrics* metrics = telemetry_.metrics()) {
-    gauges_.clear();
+    // Only for the publish: a per-scan vector, given back after it.
+    std::vector<obs::LeafGauges> gauges;
+    gauges.reserve(samples_.size());
     for (size_t i = 0; i < samples_.size(); ++i) {
       const core::LeafSample& s = samples_[i];
       if (s.stats) {
-        gauges_.push_back({s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes,
+        gauges.push_back({s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes,
                            r.decisions[i].threshold_bytes});
       } else {
-        gauges_.push_back({s.name, s.inode, {}, {}, {}});
+        gauges.push_back({s.name, s.inode, {}, {}, {}});
         metrics->record_error("read_stats");
       }
     }
-    metrics->publish_scan(clock_.now() - start, gauges_);
+    metrics->publish_scan(clock_.now() - start, gauges);
   }
   telemetry_.scan_finished();
 }

@@ -48,7 +48,6 @@ class ScanPass final : public Part {
   core::TimePoint next_;
   bool first_ = true;
   std::vector<core::LeafSample> samples_;
-  std::vector<obs::LeafGauges> gauges_;
 };
 
 }  // namespace cgmm::app
