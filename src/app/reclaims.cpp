@@ -44,9 +44,8 @@ void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& deci
     return;
   }
   obs::emit<obs::ReclaimStart>(plan);
-  runner_.submit(
-      ReclaimJob{std::string(leaf.name), leaf.inode, leaf_dir_, stats.cache_bytes, target,
-                 stats.limit_bytes});
+  runner_.submit(ReclaimJob{std::string(leaf.name), leaf.inode, leaf_dir_, stats.cache_bytes,
+                            target, stats.limit_bytes});
 }
 
 void Reclaims::collect() {

@@ -60,7 +60,7 @@ void ScanPass::scan() {
       const core::LeafSample& s = samples_[i];
       if (s.stats) {
         gauges.push_back({s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes,
-                           r.decisions[i].threshold_bytes});
+                          r.decisions[i].threshold_bytes});
       } else {
         gauges.push_back({s.name, s.inode, {}, {}, {}});
         metrics->record_error("read_stats");

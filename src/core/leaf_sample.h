@@ -25,7 +25,7 @@ struct MemoryStats {
 // scan; whoever keeps a leaf beyond it (the Tracker, a reclaim job) keeps its own copy.
 struct LeafSample {
   std::string_view name;  // "<parent name>/<path below the parent>", or the parent's name
-  uint64_t inode = 0;  // with the name, identifies one incarnation of the cgroup
+  uint64_t inode = 0;     // with the name, identifies one incarnation of the cgroup
   std::optional<MemoryStats> stats;
   // Why stats could not be read ("failed to read memory.stat of <name>: <reason>"); empty when
   // they were. A leaf that vanished is left out of the scan, never an error.
