@@ -31,6 +31,18 @@ bool can_reclaim(const cgroup::Parent& parent) {
          cgroup::exists_at(parent.fd.get(), cgroup::files::kMemoryReclaim);
 }
 
+// Null without notifications, or when the kernel gave no way to watch: the scans do it all.
+std::unique_ptr<LeafWatch> make_watch(const Config& config, const cgroup::Parent& parent,
+                                      const cgroup::LeafDir& leaf_dir, core::Tracker& tracker,
+                                      Reclaims& reclaims) {
+  if (!watching(config)) {
+    return nullptr;
+  }
+  auto watch = std::make_unique<LeafWatch>(config, parent, leaf_dir, tracker, reclaims,
+                                           cgroup::split_fd_limit(true).watches);
+  return watch->valid() ? std::move(watch) : nullptr;
+}
+
 const char* version_name(cgroup::Version v) {
   return v == cgroup::Version::kV1 ? "v1" : "v2";
 }
@@ -48,10 +60,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       report_(config.once ? std::optional<OnceReport>(std::in_place) : std::nullopt),
       reclaims_(config, can_reclaim(parent_), scanner_.leaf_dir(), tracker_, runner,
                 telemetry_.metrics(), report_ ? &*report_ : nullptr),
-      watch_(watching(config)
-                 ? std::make_unique<LeafWatch>(config, parent_, scanner_.leaf_dir(), tracker_,
-                                               reclaims_, cgroup::split_fd_limit(true).watches)
-                 : nullptr),
+      watch_(make_watch(config, parent_, scanner_.leaf_dir(), tracker_, reclaims_)),
       scan_(config, parent_, scanner_, tracker_, reclaims_, watch_.get(), telemetry_,
             report_ ? &*report_ : nullptr, clock),
       loop_(clock, waiter),
@@ -60,9 +69,6 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
     throw UsageError(
         "--reclaim-target needs cgroup v2 (memory.reclaim); on cgroup v1 "
         "memory.force_empty always reclaims all it can");
-  }
-  if (watch_ && !watch_->valid()) {
-    watch_.reset();
   }
   try {
     telemetry_.start();
