@@ -88,12 +88,14 @@ int Daemon::run() {
   if (config_.once) {
     return run_once();
   }
-  loop_.add(scan_);
+  // Finished reclaims, the watch and a stop signal come before a scan due at the same moment:
+  // the scan then sees reclaims as ended, and a stop does not wait for a scan.
   loop_.add(reclaims_);
   if (watch_) {
     loop_.add(*watch_);
   }
   loop_.add(signals_);
+  loop_.add(scan_);
   loop_.run();
   obs::emit<obs::Stop>();
   runner_.stop();

@@ -34,11 +34,12 @@ void Loop::run() {
       timeout = std::chrono::duration_cast<std::chrono::nanoseconds>(wake - now);
     }
     const int ready = waiter_.wait(fds_, timeout);
-    const core::TimePoint after = clock_.now();
     for (size_t i = 0; i < parts_.size() && !stopped_; ++i) {
       const bool readable = ready > 0 && (fds_[i].revents & POLLIN) != 0;
-      if (readable || parts_[i]->due() <= after) {
-        parts_[i]->run(after, readable);
+      // Read again for each part: the one before may have taken long (a scan).
+      const core::TimePoint at = clock_.now();
+      if (readable || parts_[i]->due() <= at) {
+        parts_[i]->run(at, readable);
       }
     }
   }

@@ -39,7 +39,7 @@ struct BackoffChange {
 // Remembers every leaf across scans and decides what to do with each. No I/O. A leaf is one
 // incarnation of a cgroup, its name and inode: a cgroup removed and created again under the same
 // name is a new one, and so is one renamed. Entries are found by inode (unique among live
-// cgroups of one mount) and hold the samples' shared name, not a copy.
+// cgroups of one mount) and hold a copy of the name.
 class Tracker {
  public:
   // In a dry run, a reclaim decision starts the cooldown as a real reclaim would, but no reclaim

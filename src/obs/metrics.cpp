@@ -201,7 +201,7 @@ void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const L
     }
     LeafRow& row = it->second;
     if (!created && row.inode != leaf.inode) {
-      row.last_reclaim_seconds.reset();  // another incarnation: nothing of the old carries over
+      row = LeafRow{};  // another incarnation: nothing of the old carries over
     }
     row.inode = leaf.inode;
     row.scan = scan;

@@ -149,6 +149,9 @@ TEST(MetricsLeaf, ACgroupCreatedAgainUnderItsNameStartsAfresh) {
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "3")));
   EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
+  // One that cannot be read shows nothing of the one before it.
+  scan(metrics, {{kPodLeaf.cgroup, 10, {}, {}, {}}});
+  EXPECT_THAT(metrics.render(), Not(HasSubstr("cgmm_leaf_")));
 }
 
 // What the issue was about: the page showed the cache from before the reclaim until the next
