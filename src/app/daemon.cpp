@@ -25,7 +25,7 @@ cgroup::LeafScanOptions scan_options(const Config& config) {
   return options;
 }
 
-// Probed once: a v2 kernel before 5.19 has no memory.reclaim anywhere.
+// A v2 kernel before 5.19 has no memory.reclaim anywhere.
 bool can_reclaim(const cgroup::Parent& parent) {
   return parent.version == cgroup::Version::kV1 ||
          cgroup::exists_at(parent.fd.get(), cgroup::files::kMemoryReclaim);
@@ -54,12 +54,13 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
     : config_(config),
       parent_(std::move(parent)),
       runner_(runner),
+      can_reclaim_(can_reclaim(parent_)),
       scanner_(parent_, scan_options(config)),
       tracker_(config.policy, config.dry_run),
       telemetry_(config.listen, config.interval, clock),
       report_(config.once ? std::optional<OnceReport>(std::in_place) : std::nullopt),
-      reclaims_(config, can_reclaim(parent_), scanner_.leaf_dir(), tracker_, runner,
-                telemetry_.metrics(), report_ ? &*report_ : nullptr),
+      reclaims_(config, can_reclaim_, scanner_.leaf_dir(), tracker_, runner, telemetry_.metrics(),
+                report_ ? &*report_ : nullptr),
       watch_(make_watch(config, parent_, scanner_.leaf_dir(), tracker_, reclaims_)),
       scan_(config, parent_, scanner_, tracker_, reclaims_, watch_.get(), telemetry_,
             report_ ? &*report_ : nullptr, clock),
@@ -82,7 +83,7 @@ int Daemon::run() {
   obs::emit<obs::Start>(parent_.path, version_name(parent_.version), config_.policy,
                         config_.reclaim_target, config_.interval, config_.dry_run, config_.once,
                         config_.listen ? config_.listen->to_string() : "", watch_ != nullptr);
-  if (!can_reclaim(parent_)) {
+  if (!can_reclaim_) {
     obs::emit<obs::ReclaimUnavailable>();
   }
   if (config_.once) {

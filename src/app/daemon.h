@@ -62,6 +62,8 @@ class Daemon {
   const Config& config_;
   cgroup::Parent parent_;
   ReclaimRunner& runner_;
+  // Probed once: a v2 kernel before 5.19 has no memory.reclaim anywhere.
+  const bool can_reclaim_;
   cgroup::LeafScanner scanner_;
   core::Tracker tracker_;
   Telemetry telemetry_;

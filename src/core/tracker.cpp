@@ -70,11 +70,6 @@ std::optional<Decision> Tracker::check(const LeafSample& sample, TimePoint now) 
   return judge(it->second, *sample.stats, now);
 }
 
-bool Tracker::contains(std::string_view name, uint64_t inode) const {
-  auto it = leaves_.find(inode);
-  return it != leaves_.end() && it->second.name == name;
-}
-
 void Tracker::reclaim_finished(std::string_view name, uint64_t inode) {
   auto it = leaves_.find(inode);
   if (it != leaves_.end() && it->second.name == name) {

@@ -74,7 +74,6 @@ class Tracker {
   const Leaf* find(uint64_t inode) const;
 
   size_t size() const { return leaves_.size(); }
-  bool contains(std::string_view name, uint64_t inode) const;
   const Policy& policy() const { return policy_; }
 
  private:
