@@ -208,9 +208,9 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
     }
     if (!reclaim_target.empty()) {
       const std::string name = env.name(target_opt);
-      config.reclaim_target = require(core::parse_threshold(reclaim_target), name);
+      config.policy.reclaim_target = require(core::parse_threshold(reclaim_target), name);
       const core::Threshold& t = config.policy.threshold;
-      const core::Threshold& r = *config.reclaim_target;
+      const core::Threshold& r = *config.policy.reclaim_target;
       // Comparable without a limit when both are sizes or both percentages.
       if (t.is_percent() == r.is_percent() &&
           r.bytes_for(1'000'000'000) >= t.bytes_for(1'000'000'000)) {

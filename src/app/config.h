@@ -29,8 +29,6 @@ struct Config {
   // Check a leaf the moment its usage crosses its level (kernel thresholds on v1, paced
   // memory.current reads on v2), besides the periodic scan.
   bool notifications = true;
-  // v2: reclaim only down to this level instead of the whole page cache.
-  std::optional<core::Threshold> reclaim_target;
   // Things worth a warning that could only be logged once logging is set up.
   std::vector<std::string> warnings;
 };

@@ -66,7 +66,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
             report_ ? &*report_ : nullptr, clock),
       loop_(clock, waiter),
       signals_(signals, loop_) {
-  if (config_.reclaim_target && parent_.version == cgroup::Version::kV1) {
+  if (config_.policy.reclaim_target && parent_.version == cgroup::Version::kV1) {
     throw UsageError(
         "--reclaim-target needs cgroup v2 (memory.reclaim); on cgroup v1 "
         "memory.force_empty always reclaims all it can");
@@ -81,7 +81,7 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
 
 int Daemon::run() {
   obs::emit<obs::Start>(parent_.path, version_name(parent_.version), config_.policy,
-                        config_.reclaim_target, config_.interval, config_.dry_run, config_.once,
+                        config_.interval, config_.dry_run, config_.once,
                         config_.listen ? config_.listen->to_string() : "", watch_ != nullptr);
   if (!can_reclaim_) {
     obs::emit<obs::ReclaimUnavailable>();

@@ -22,10 +22,10 @@ Reclaims::Reclaims(const Config& config, bool can_reclaim, const cgroup::LeafDir
 uint64_t Reclaims::amount(const core::MemoryStats& stats) const {
   // Without shmem when it is excluded: asking for it only makes memory.reclaim work harder.
   const uint64_t counted = core::counted_cache_bytes(stats, config_.policy);
-  if (!config_.reclaim_target) {
+  if (!config_.policy.reclaim_target) {
     return counted;
   }
-  const std::optional<uint64_t> target = config_.reclaim_target->bytes_for(stats.limit_bytes);
+  const std::optional<uint64_t> target = config_.policy.reclaim_target->bytes_for(stats.limit_bytes);
   if (!target) {
     return counted;  // a percentage of no limit: no level to keep
   }

@@ -42,6 +42,10 @@ struct Policy {
   Duration cooldown = std::chrono::seconds(30);
   // Compare only the reclaimable cache (cache minus shmem/tmpfs) with the threshold.
   bool exclude_shmem = false;
+  // cgroup v2: reclaim only down to this level instead of the whole page cache.
+  std::optional<Threshold> reclaim_target;
+  // False: the leaf is watched and reported but never reclaimed (a rule's `reclaim: false`).
+  bool reclaim = true;
 };
 
 // The cache compared with the threshold: all of it, or without shmem with exclude_shmem.

@@ -21,6 +21,17 @@ struct MemoryStats {
   bool operator==(const MemoryStats&) const = default;
 };
 
+// Whose container a leaf is, as the node names it (the kubelet's log trees, in Kubernetes terms);
+// each part is empty where it is unknown: outside Kubernetes, for a pod the trees do not name (yet),
+// for a pod's own cgroup (no container) and for its sandbox (pause) container.
+struct Workload {
+  std::string namespace_name;
+  std::string pod;
+  std::string container;
+
+  bool operator==(const Workload&) const = default;
+};
+
 // One leaf cgroup as seen by one scan. The name views the scanner's copy: valid until the next
 // scan; whoever keeps a leaf beyond it (the Tracker, a reclaim job) keeps its own copy.
 struct LeafSample {

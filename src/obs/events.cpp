@@ -61,8 +61,8 @@ void write_event(Level level, const char* name, const std::string& text, const J
 std::string Start::text() const {
   std::string s = "starting: parent " + std::string(parent) + " (cgroup " +
                   std::string(cgroup_version) + "), threshold " + threshold_text(policy.threshold);
-  if (reclaim_target) {
-    s += ", reclaim down to " + reclaim_target->to_string();
+  if (policy.reclaim_target) {
+    s += ", reclaim down to " + policy.reclaim_target->to_string();
   }
   s += ", interval " + format_duration(interval) + ", cooldown " + format_duration(policy.cooldown);
   s += policy.exclude_shmem ? ", shmem excluded" : "";

@@ -55,7 +55,6 @@ struct Start {
   std::string_view parent;
   std::string_view cgroup_version;  // "v1", "v2"
   const core::Policy& policy;
-  std::optional<core::Threshold> reclaim_target;
   core::Duration interval;
   bool dry_run;
   bool once;

@@ -19,7 +19,10 @@ core::MemoryStats stats(uint64_t cache, std::optional<uint64_t> limit) {
 }
 
 Policy policy(Threshold t = Threshold::percent(25), Duration cooldown = seconds(30)) {
-  return Policy{t, cooldown};
+  Policy p;
+  p.threshold = t;
+  p.cooldown = cooldown;
+  return p;
 }
 
 class DecideTest : public ::testing::Test {

@@ -38,7 +38,7 @@ std::vector<core::LeafSample> one(core::LeafSample s) {
 class TrackerTest : public ::testing::Test {
  protected:
   testing::FakeClock clock_;
-  Tracker tracker_{Policy{Threshold::percent(25), seconds(30)}, false};
+  Tracker tracker_{Policy{}, false};
 };
 
 TEST_F(TrackerTest, ReportsAppearedAndVanished) {
@@ -95,7 +95,7 @@ TEST_F(TrackerTest, InFlightUntilFinished) {
 
 TEST(TrackerDryRun, CooldownHoldsButNothingIsInFlight) {
   testing::FakeClock clock;
-  Tracker tracker{Policy{Threshold::percent(25), seconds(30)}, true};
+  Tracker tracker{Policy{}, true};
   EXPECT_EQ(tracker.observe(one(leaf("p/a", 1, 50 * kMiB)), clock.now()).decisions[0].action,
             Action::kReclaim);
   clock.advance(seconds(5));
