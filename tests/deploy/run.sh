@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # shellcheck disable=SC2317 # helper functions are called through expect and trap
-# Offline checks of everything under deploy/: the kustomize base and overlays render, every rendered
-# object matches the Kubernetes API schema, the rendered DaemonSet keeps its security settings, the
-# YAML is lint-clean, the systemd unit verifies, and the Dockerfile builds the image it promises.
+# Offline checks of everything under deploy/: the kustomize base, overlays and examples render, every
+# rendered object matches the Kubernetes API schema, the rendered DaemonSet keeps its security settings
+# and mounts, the YAML is lint-clean, the systemd unit verifies, and the Dockerfile builds the image it
+# promises.
 # Needs no cluster, no container engine and no running systemd.
 # Usage: tests/deploy/run.sh   (as root it installs the missing tools; KUBECTL picks another kubectl)
 # Ends with the line "deploy: N passed, M failed"; exits 1 if anything failed.
@@ -82,6 +83,32 @@ if ((${#rendered[@]})); then
   ((validate_rc != 0 && n_fail == 0)) && fail "validate.mjs ran to the end (exit $validate_rc)"
 fi
 
+# A check is only worth something if it fails on the mistake it guards against. check_variant NAME
+# LAYOUT FILE SED-SCRIPT REGEX...: renders LAYOUT from a copy of deploy/kubernetes whose FILE the
+# script edited, and passes when every REGEX matches a line of validate.mjs's report on it.
+check_variant() {
+  local layout=$2 file=$3 script=$4 copy=$tmp/variant-$1 re
+  shift 4
+  mkdir -p "$copy"
+  cp -r "$k8s/." "$copy"
+  sed -e "$script" "$k8s/$file" >"$copy/$file"
+  if cmp -s "$k8s/$file" "$copy/$file"; then echo "the edit changed nothing in $file"; return 1; fi
+  "$kubectl" kustomize "$copy/${dirs[$layout]}" >"$copy/out.yaml" 2>"$copy/err" || { cat "$copy/err"; return 1; }
+  (cd "$here" && node validate.mjs "$layout=$copy/out.yaml") >"$copy/report" 2>&1
+  for re in "$@"; do
+    grep -Eq "$re" "$copy/report" || { echo "no line matches: $re"; grep '^FAIL' "$copy/report"; return 1; }
+  done
+}
+expect "validate.mjs fails a writable mount of /var/log/pods" \
+  check_variant writable-logs base base/daemonset.yaml \
+  '/mountPath: \/var\/log\/pods$/{n;s/readOnly: true/readOnly: false/}' '^FAIL base: host /var/log/pods'
+expect "validate.mjs fails a /var/log/containers mounted elsewhere" \
+  check_variant moved-logs base base/daemonset.yaml \
+  's|mountPath: /var/log/containers$|mountPath: /host/var/log/containers|' '^FAIL base: host /var/log/containers'
+expect "validate.mjs fails a /var/log/pods volume of type DirectoryOrCreate" \
+  check_variant created-logs base base/daemonset.yaml \
+  '/path: \/var\/log\/pods$/{n;s/type: ""/type: DirectoryOrCreate/}' '^FAIL base: host /var/log/pods'
+
 expect "yamllint --strict is clean over deploy/" \
   yamllint --strict -c "$repo/.yamllint" "$repo/deploy" "$repo/.yamllint"
 
@@ -122,12 +149,13 @@ expect "systemd-analyze security rates the unit's exposure at most 3.0" security
 sed -n 's/.*Overall exposure level for .*: \([0-9.]* [A-Z]*\).*/    exposure: \1/p' "$tmp/security.log"
 
 options=(PARENT THRESHOLD INTERVAL COOLDOWN DRY_RUN LOG_LEVEL LOG_FORMAT LISTEN RECLAIM_TARGET EXCLUDE_SHMEM
-  NOTIFICATIONS)
+  NOTIFICATIONS POD_LOGS_DIR CONTAINER_LOGS_DIR)
 expect "environment file sets nothing by default" bash -c "! grep -Ev '^(#|$)' '$env_file'"
 for o in "${options[@]}"; do
   expect "environment file documents CGMM_$o" grep -q "^#CGMM_$o=" "$env_file"
 done
-for default in CGMM_THRESHOLD=25% CGMM_INTERVAL=10 CGMM_COOLDOWN=30 CGMM_LOG_LEVEL=info; do
+for default in CGMM_THRESHOLD=25% CGMM_INTERVAL=10 CGMM_COOLDOWN=30 CGMM_LOG_LEVEL=info \
+  CGMM_POD_LOGS_DIR=/var/log/pods CGMM_CONTAINER_LOGS_DIR=/var/log/containers; do
   expect "environment file shows the default $default" grep -qx "#$default" "$env_file"
 done
 

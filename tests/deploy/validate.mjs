@@ -13,8 +13,10 @@ const kExpectedParent = {
 const kKnownEnv = new Set([
   "CGMM_PARENT", "CGMM_THRESHOLD", "CGMM_INTERVAL", "CGMM_COOLDOWN", "CGMM_DRY_RUN",
   "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "CGMM_LISTEN", "CGMM_RECLAIM_TARGET", "CGMM_EXCLUDE_SHMEM",
-  "CGMM_NOTIFICATIONS",
+  "CGMM_NOTIFICATIONS", "CGMM_POD_LOGS_DIR", "CGMM_CONTAINER_LOGS_DIR",
 ]);
+// The kubelet's log trees the daemon reads names from: its option and default for each.
+const kLogDirs = [["CGMM_POD_LOGS_DIR", "/var/log/pods"], ["CGMM_CONTAINER_LOGS_DIR", "/var/log/containers"]];
 const kImage = "cgroup-memory-manager:0.1.0";
 const kMetricsPort = 9102;
 
@@ -45,11 +47,23 @@ function load(file) {
 }
 
 const find = (objs, kind) => objs.filter((o) => o.kind === kind);
+const mounts_of = (c, volume) => (c.volumeMounts ?? []).filter((m) => m.name === volume?.name);
 const one = (objs, kind) => {
   const found = find(objs, kind);
   if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
   return found[0];
 };
+
+// The environment the container starts with: envFrom ConfigMaps, then env entries over them.
+function container_env(objs, c) {
+  const env = {};
+  for (const from of c.envFrom ?? []) {
+    const cm = find(objs, "ConfigMap").find((o) => o.metadata.name === from.configMapRef?.name);
+    Object.assign(env, cm?.data ?? {});
+  }
+  for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return env;
+}
 
 async function check_schema(layout, objs) {
   for (const obj of objs) {
@@ -113,8 +127,25 @@ function check_workload(layout, objs) {
     if (!m || m.mountPath !== "/sys/fs/cgroup") return "not mounted at /sys/fs/cgroup";
     return m.readOnly && "mounted read-only";
   });
+  const env = container_env(objs, c);
+  for (const [option, fallback] of kLogDirs) {
+    const dir = env[option] ?? fallback;
+    check(p(`host ${dir} (${option}) is mounted read-only at the same path, on any node`), () => {
+      const vol = (spec.volumes ?? []).find((v) => v.hostPath?.path === dir);
+      if (!vol) return `no hostPath volume of ${dir}`;
+      // Any other type either stops the pod on a node without the directory or makes one there.
+      if (vol.hostPath.type) return `hostPath type ${vol.hostPath.type}`;
+      const mounts = mounts_of(c, vol);
+      if (mounts.length !== 1) return `mounted ${mounts.length} times`;
+      const [m] = mounts;
+      if (m.mountPath !== dir) return `mounted at ${m.mountPath}`;
+      if (m.subPath || m.subPathExpr) return "mounted with a subPath";
+      return m.readOnly !== true && "not mounted read-only";
+    });
+  }
   check(p("no other host path is mounted"), () => {
-    const others = (spec.volumes ?? []).filter((v) => v.hostPath && v.hostPath.path !== "/sys/fs/cgroup");
+    const allowed = new Set(["/sys/fs/cgroup", ...kLogDirs.map(([option, fallback]) => env[option] ?? fallback)]);
+    const others = (spec.volumes ?? []).filter((v) => v.hostPath && !allowed.has(v.hostPath.path));
     return others.length && `hostPath ${others[0].hostPath.path}`;
   });
   check(p("no host namespaces"), () =>
