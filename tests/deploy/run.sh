@@ -2,8 +2,8 @@
 # shellcheck disable=SC2317 # helper functions are called through expect and trap
 # Offline checks of everything under deploy/: the kustomize base, overlays and examples render, every
 # rendered object matches the Kubernetes API schema, the rendered DaemonSet keeps its security settings
-# and mounts, the YAML is lint-clean, the systemd unit verifies, and the Dockerfile builds the image it
-# promises.
+# and mounts, the policy example mounts a reloadable policy, the YAML is lint-clean, the systemd unit
+# verifies, and the Dockerfile builds the image it promises.
 # Needs no cluster, no container engine and no running systemd.
 # Usage: tests/deploy/run.sh   (as root it installs the missing tools; KUBECTL picks another kubectl)
 # Ends with the line "deploy: N passed, M failed"; exits 1 if anything failed.
@@ -43,9 +43,9 @@ fi
 
 # Render every kustomization; the checks below read the rendered output, not the sources.
 declare -A dirs=([base]=base [cgroup-v1]=overlays/cgroup-v1 [cgroup-v2]=overlays/cgroup-v2
-  [podmonitor]=examples/podmonitor)
+  [podmonitor]=examples/podmonitor [policy]=examples/policy)
 rendered=()
-for layout in base cgroup-v1 cgroup-v2 podmonitor; do
+for layout in base cgroup-v1 cgroup-v2 podmonitor policy; do
   out=$tmp/$layout.yaml
   if "$kubectl" kustomize "$k8s/${dirs[$layout]}" >"$out" 2>"$tmp/err" && [[ -s $out ]]; then
     pass "kubectl kustomize deploy/kubernetes/${dirs[$layout]} renders"
@@ -108,6 +108,20 @@ expect "validate.mjs fails a /var/log/containers mounted elsewhere" \
 expect "validate.mjs fails a /var/log/pods volume of type DirectoryOrCreate" \
   check_variant created-logs base base/daemonset.yaml \
   '/path: \/var\/log\/pods$/{n;s/type: ""/type: DirectoryOrCreate/}' '^FAIL base: host /var/log/pods'
+policy=examples/policy
+expect "validate.mjs fails a policy ConfigMap mounted with subPath" \
+  check_variant subpath policy $policy/daemonset-policy.yaml \
+  's|mountPath: /etc/cgroup-memory-manager/policy$|&/policy.yaml\n              subPath: policy.yaml|' \
+  '^FAIL policy: the policy ConfigMap is mounted as a directory'
+# With the hash the generated name changes, and kustomize must rewrite the volume's reference to it.
+expect "validate.mjs fails a policy ConfigMap with a content hash; its volume follows the hashed name" \
+  check_variant hashed policy $policy/kustomization.yaml '/^generatorOptions:/,/disableNameSuffixHash/d' \
+  '^FAIL policy: the policy ConfigMap has no content hash' '^PASS policy: the policy ConfigMap is mounted'
+expect "validate.mjs fails a policy file without a rules list" \
+  check_variant norules policy $policy/policy.yaml 's/^rules:/rule:/' '^FAIL policy: .* list of rules'
+# shellcheck disable=SC2016 # a sed script: $a appends a line
+expect "validate.mjs fails a policy file that is not YAML" \
+  check_variant notyaml policy $policy/policy.yaml '$a\  - match: [' '^FAIL policy: .* list of rules'
 
 expect "yamllint --strict is clean over deploy/" \
   yamllint --strict -c "$repo/.yamllint" "$repo/deploy" "$repo/.yamllint"
@@ -149,7 +163,7 @@ expect "systemd-analyze security rates the unit's exposure at most 3.0" security
 sed -n 's/.*Overall exposure level for .*: \([0-9.]* [A-Z]*\).*/    exposure: \1/p' "$tmp/security.log"
 
 options=(PARENT THRESHOLD INTERVAL COOLDOWN DRY_RUN LOG_LEVEL LOG_FORMAT LISTEN RECLAIM_TARGET EXCLUDE_SHMEM
-  NOTIFICATIONS POD_LOGS_DIR CONTAINER_LOGS_DIR)
+  NOTIFICATIONS POD_LOGS_DIR CONTAINER_LOGS_DIR POLICY)
 expect "environment file sets nothing by default" bash -c "! grep -Ev '^(#|$)' '$env_file'"
 for o in "${options[@]}"; do
   expect "environment file documents CGMM_$o" grep -q "^#CGMM_$o=" "$env_file"

@@ -1,22 +1,26 @@
 // Checks rendered manifests offline: every object against the Kubernetes API schema, and the
 // DaemonSet against the security and scheduling policy the deployment promises.
-// Usage: node validate.mjs LAYOUT=FILE ...   (LAYOUT: base, cgroup-v1, cgroup-v2, podmonitor)
+// Usage: node validate.mjs LAYOUT=FILE ...   (LAYOUT: base, cgroup-v1, cgroup-v2, podmonitor, policy)
 // Prints one "PASS name" or "FAIL name: reason" line per check; exits 1 if any check failed.
 import { readFileSync } from "node:fs";
-import { parseAllDocuments } from "yaml";
+import { posix } from "node:path";
+import { parseAllDocuments, parseDocument } from "yaml";
 
 const kExpectedParent = {
   base: undefined,
   "cgroup-v1": "/sys/fs/cgroup/memory/kubepods",
   "cgroup-v2": "/sys/fs/cgroup/kubepods.slice",
+  policy: undefined,
 };
 const kKnownEnv = new Set([
   "CGMM_PARENT", "CGMM_THRESHOLD", "CGMM_INTERVAL", "CGMM_COOLDOWN", "CGMM_DRY_RUN",
   "CGMM_LOG_LEVEL", "CGMM_LOG_FORMAT", "CGMM_LISTEN", "CGMM_RECLAIM_TARGET", "CGMM_EXCLUDE_SHMEM",
-  "CGMM_NOTIFICATIONS", "CGMM_POD_LOGS_DIR", "CGMM_CONTAINER_LOGS_DIR",
+  "CGMM_NOTIFICATIONS", "CGMM_POD_LOGS_DIR", "CGMM_CONTAINER_LOGS_DIR", "CGMM_POLICY",
 ]);
 // The kubelet's log trees the daemon reads names from: its option and default for each.
 const kLogDirs = [["CGMM_POD_LOGS_DIR", "/var/log/pods"], ["CGMM_CONTAINER_LOGS_DIR", "/var/log/containers"]];
+const kPolicyConfigMap = "cgroup-memory-manager-policy";
+const kPolicyPath = "/etc/cgroup-memory-manager/policy/policy.yaml";
 const kImage = "cgroup-memory-manager:0.1.0";
 const kMetricsPort = 9102;
 
@@ -47,6 +51,8 @@ function load(file) {
 }
 
 const find = (objs, kind) => objs.filter((o) => o.kind === kind);
+const is_policy_config_map = (o) => o.kind === "ConfigMap" &&
+  (o.metadata.name === kPolicyConfigMap || o.metadata.name.startsWith(`${kPolicyConfigMap}-`));
 const mounts_of = (c, volume) => (c.volumeMounts ?? []).filter((m) => m.name === volume?.name);
 const one = (objs, kind) => {
   const found = find(objs, kind);
@@ -83,7 +89,7 @@ function check_workload(layout, objs) {
   const ns = one(objs, "Namespace").metadata.name;
   const ds = one(objs, "DaemonSet");
   const sa = one(objs, "ServiceAccount");
-  const cm = one(objs, "ConfigMap");
+  const cm = one(objs.filter((o) => !is_policy_config_map(o)), "ConfigMap");
   const pod = ds.spec.template;
   const spec = pod.spec;
   const c = spec.containers[0];
@@ -110,6 +116,8 @@ function check_workload(layout, objs) {
   check(p("environment comes from the generated ConfigMap"), () =>
     !(c.envFrom ?? []).some((e) => e.configMapRef?.name === cm.metadata.name) &&
     `envFrom does not reference ${cm.metadata.name}`);
+  check(p("option ConfigMap's name carries a content hash, so an option change rolls the pods"), () =>
+    !/^cgroup-memory-manager-[a-z0-9]{10}$/.test(cm.metadata.name) && `name ${cm.metadata.name}`);
   check(p("ConfigMap holds only options the daemon reads"), () => {
     const unknown = Object.keys(cm.data).filter((k) => !kKnownEnv.has(k));
     return unknown.length && `unknown ${unknown.join(", ")}`;
@@ -205,6 +213,46 @@ function check_podmonitor(objs) {
   });
 }
 
+function check_policy(objs) {
+  const spec = one(objs, "DaemonSet").spec.template.spec;
+  const c = spec.containers[0];
+  const path = container_env(objs, c).CGMM_POLICY ?? "";
+  const dir = posix.dirname(path);
+  const key = posix.basename(path);
+  const cms = objs.filter(is_policy_config_map);
+  const cm = cms.length === 1 ? cms[0] : undefined;
+  const vol = (spec.volumes ?? []).find((v) => cm && v.configMap?.name === cm.metadata.name);
+
+  check(`policy: CGMM_POLICY is ${kPolicyPath}`, () => path !== kPolicyPath && `CGMM_POLICY=${path}`);
+  check(`policy: one ConfigMap ${kPolicyConfigMap}`, () => !cm && `found ${cms.length}`);
+  // A name with a content hash makes every edit a new ConfigMap and a rolling restart instead of a reload.
+  check("policy: the policy ConfigMap has no content hash, so an edit reaches the running pods", () =>
+    cm && cm.metadata.name !== kPolicyConfigMap && `name ${cm.metadata.name}`);
+  check("policy: the policy ConfigMap is mounted as a directory, read-only, where CGMM_POLICY points", () => {
+    if (!vol) return `no volume of ConfigMap ${cm?.metadata.name}`;
+    if (vol.configMap.items) return "the volume lists items: only those keys would be there";
+    const mounts = mounts_of(c, vol);
+    if (mounts.length !== 1) return `mounted ${mounts.length} times`;
+    const [m] = mounts;
+    // A subPath mount binds the file as it was when the container started: it never sees an update.
+    if (m.subPath || m.subPathExpr) return `mounted with subPath ${m.subPath ?? m.subPathExpr}`;
+    if (posix.normalize(`${m.mountPath}/`) !== posix.normalize(`${dir}/`)) {
+      return `mounted at ${m.mountPath}, not ${dir}`;
+    }
+    return m.readOnly !== true && "not mounted read-only";
+  });
+  check(`policy: the policy ConfigMap holds ${key} as YAML with a list of rules, each with a match`, () => {
+    const text = cm?.data?.[key];
+    if (typeof text !== "string") return `no key ${key}`;
+    const doc = parseDocument(text);
+    if (doc.errors.length) return doc.errors[0].message;
+    const rules = doc.toJS()?.rules;
+    if (!Array.isArray(rules) || !rules.length) return "no rules list";
+    const bad = rules.findIndex((r) => !r?.match || typeof r.match !== "object" || Array.isArray(r.match));
+    return bad >= 0 && `rule ${bad + 1} has no match mapping`;
+  });
+}
+
 // The schema check is only worth something if it rejects a broken object.
 async function check_validator_rejects() {
   const DaemonSet = await model_for("apps/v1", "DaemonSet");
@@ -241,5 +289,6 @@ for (const arg of process.argv.slice(2)) {
   await check_schema(layout, objs);
   if (layout === "podmonitor") check_podmonitor(objs);
   else check_workload(layout, objs);
+  if (layout === "policy") check_policy(objs);
 }
 process.exit(failures ? 1 : 0);
