@@ -72,29 +72,45 @@ bool consume_suffix(std::string_view& s, std::string_view suffix) {
   return true;
 }
 
-// Fills the container part of `identity` from the cgroup below the pod; false if it is not one.
-bool parse_cgroupfs_container(std::string_view name, PodIdentity& identity) {
-  consume_prefix(name, "crio-");
-  if (!is_container_id(name)) {
+// crun's child of CRI-O's cgroup that holds the container's processes.
+constexpr std::string_view kCrunSubgroup = "container";
+
+bool set_container_id(std::string_view id, PodIdentity& identity) {
+  if (!is_container_id(id)) {
     return false;
   }
-  identity.container_id = std::string(name);
+  identity.container_id = std::string(id);
   return true;
 }
 
-bool parse_systemd_container(std::string_view name, PodIdentity& identity) {
+// Fills the container part of `identity` from the cgroups below the pod: a container's, crun's
+// `container` child of CRI-O's, or CRI-O's conmon (a runtime cgroup); false for anything else.
+bool parse_cgroupfs_container(std::span<const std::string_view> parts, PodIdentity& identity) {
+  std::string_view name = parts[0];
+  if (consume_prefix(name, "crio-conmon-")) {
+    identity.runtime = parts.size() == 1 && set_container_id(name, identity);
+    return identity.runtime;
+  }
+  const bool crio = consume_prefix(name, "crio-");
+  const bool crun_child = crio && parts.size() == 2 && parts[1] == kCrunSubgroup;
+  return (parts.size() == 1 || crun_child) && set_container_id(name, identity);
+}
+
+bool parse_systemd_container(std::span<const std::string_view> parts, PodIdentity& identity) {
+  std::string_view name = parts[0];
   if (!consume_suffix(name, ".scope")) {
     return false;
   }
-  if (!consume_prefix(name, "cri-containerd-") && !consume_prefix(name, "crio-") &&
-      !consume_prefix(name, "docker-")) {
+  if (consume_prefix(name, "crio-conmon-")) {
+    identity.runtime = parts.size() == 1 && set_container_id(name, identity);
+    return identity.runtime;
+  }
+  const bool crio = consume_prefix(name, "crio-");
+  if (!crio && !consume_prefix(name, "cri-containerd-") && !consume_prefix(name, "docker-")) {
     return false;
   }
-  if (!is_container_id(name)) {
-    return false;
-  }
-  identity.container_id = std::string(name);
-  return true;
+  const bool crun_child = crio && parts.size() == 2 && parts[1] == kCrunSubgroup;
+  return (parts.size() == 1 || crun_child) && set_container_id(name, identity);
 }
 
 std::optional<PodIdentity> parse_cgroupfs(std::span<const std::string_view> parts) {
@@ -122,7 +138,7 @@ std::optional<PodIdentity> parse_cgroupfs(std::span<const std::string_view> part
   if (i == parts.size()) {
     return identity;
   }
-  if (i + 1 != parts.size() || !parse_cgroupfs_container(parts[i], identity)) {
+  if (!parse_cgroupfs_container(parts.subspan(i), identity)) {
     return std::nullopt;
   }
   return identity;
@@ -158,7 +174,7 @@ std::optional<PodIdentity> parse_systemd(std::string base,
   if (i == parts.size()) {
     return identity;
   }
-  if (i + 1 != parts.size() || !parse_systemd_container(parts[i], identity)) {
+  if (!parse_systemd_container(parts.subspan(i), identity)) {
     return std::nullopt;
   }
   return identity;
@@ -197,7 +213,7 @@ std::string_view to_string(QosClass qos) {
 std::string display_name(const PodIdentity& identity) {
   std::string name = "pod " + identity.pod_uid;
   if (!identity.container_id.empty()) {
-    name += " container ";
+    name += identity.runtime ? " conmon " : " container ";
     name += std::string_view(identity.container_id).substr(0, kShortIdLength);
   }
   return name;

@@ -11,7 +11,7 @@ namespace cgmm::k8s {
 
 void PrintTo(const PodIdentity& id, std::ostream* os) {
   *os << "{pod_uid=" << id.pod_uid << " container_id=" << id.container_id
-      << " qos=" << to_string(id.qos) << "}";
+      << " qos=" << to_string(id.qos) << " runtime=" << id.runtime << "}";
 }
 
 namespace {
@@ -38,23 +38,29 @@ PodIdentity container(QosClass qos, std::string uid = kUid) {
   return {std::move(uid), kId, qos};
 }
 
+PodIdentity conmon(QosClass qos) {
+  PodIdentity identity = container(qos);
+  identity.runtime = true;
+  return identity;
+}
+
 std::vector<Case> cases() {
   using enum QosClass;
   return {
       // cgroupfs driver
-      {"cgroupfs_guaranteed_bare_id", "kubepods/pod" + kUid + "/" + kId,
-       container(kGuaranteed)},
+      {"cgroupfs_guaranteed_bare_id", "kubepods/pod" + kUid + "/" + kId, container(kGuaranteed)},
       {"cgroupfs_burstable_bare_id", "kubepods/burstable/pod" + kUid + "/" + kId,
        container(kBurstable)},
       {"cgroupfs_besteffort_bare_id", "kubepods/besteffort/pod" + kUid + "/" + kId,
        container(kBestEffort)},
-      {"cgroupfs_crio", "kubepods/burstable/pod" + kUid + "/crio-" + kId,
-       container(kBurstable)},
+      {"cgroupfs_crio", "kubepods/burstable/pod" + kUid + "/crio-" + kId, container(kBurstable)},
       {"cgroupfs_static_pod", "kubepods/pod" + kStaticUid + "/" + kId,
        container(kGuaranteed, kStaticUid)},
       {"cgroupfs_pod_level", "kubepods/besteffort/pod" + kUid, pod(kUid, kBestEffort)},
       {"cgroupfs_pod_level_guaranteed", "kubepods/pod" + kUid + "/", pod(kUid, kGuaranteed)},
-      {"cgroupfs_crio_conmon", "kubepods/pod" + kUid + "/crio-conmon-" + kId, std::nullopt},
+      {"cgroupfs_crio_conmon", "kubepods/pod" + kUid + "/crio-conmon-" + kId, conmon(kGuaranteed)},
+      {"cgroupfs_crio_crun_container",
+       "kubepods/burstable/pod" + kUid + "/crio-" + kId + "/container", container(kBurstable)},
       {"cgroupfs_nested_kubelet_root", "kubelet/kubepods/burstable/pod" + kUid + "/" + kId,
        container(kBurstable)},
 
@@ -83,7 +89,14 @@ std::vector<Case> cases() {
       {"systemd_crio_conmon",
        "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
            ".slice/crio-conmon-" + kId + ".scope",
-       std::nullopt},
+       conmon(kBurstable)},
+      {"systemd_crio_crun_container",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
+           ".slice/crio-" + kId + ".scope/container",
+       container(kBurstable)},
+      {"systemd_crio_conmon_guaranteed",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-conmon-" + kId + ".scope",
+       conmon(kGuaranteed)},
       {"systemd_nested_slice_prefix",
        "kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/"
        "kubelet-kubepods-besteffort-pod" +
@@ -111,6 +124,46 @@ std::vector<Case> cases() {
        "kubepods.slice/kubepods-pod" + kUid + ".slice/cri-containerd-" + kId + ".scope",
        std::nullopt},
       {"cgroupfs_id_with_scope_suffix", "kubepods/pod" + kUid + "/" + kId + ".scope", std::nullopt},
+
+      // near misses of crun's `container` child and CRI-O's conmon
+      {"systemd_container_under_containerd_scope",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/cri-containerd-" + kId +
+           ".scope/container",
+       std::nullopt},
+      {"systemd_container_under_docker_scope",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/docker-" + kId + ".scope/container",
+       std::nullopt},
+      {"cgroupfs_container_under_bare_id", "kubepods/pod" + kUid + "/" + kId + "/container",
+       std::nullopt},
+      {"systemd_other_child_of_crio_scope",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-" + kId + ".scope/init",
+       std::nullopt},
+      {"systemd_container_scope_under_crio_scope",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-" + kId +
+           ".scope/container.scope",
+       std::nullopt},
+      {"systemd_nested_below_crun_container",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-" + kId + ".scope/container/sub",
+       std::nullopt},
+      {"cgroupfs_container_under_crio_bad_id",
+       "kubepods/pod" + kUid + "/crio-" + kId.substr(0, 63) + "/container", std::nullopt},
+      {"cgroupfs_container_directly_under_pod", "kubepods/pod" + kUid + "/container", std::nullopt},
+      {"cgroupfs_crio_conmon_short_id", "kubepods/pod" + kUid + "/crio-conmon-3b1f9e0c7d2a",
+       std::nullopt},
+      {"systemd_crio_conmon_uppercase_id",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-conmon-" + std::string(64, 'A') +
+           ".scope",
+       std::nullopt},
+      {"systemd_crio_conmon_without_id",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-conmon-.scope", std::nullopt},
+      {"systemd_crio_conmon_with_container_child",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-conmon-" + kId +
+           ".scope/container",
+       std::nullopt},
+      {"cgroupfs_crio_conmon_with_scope_suffix",
+       "kubepods/pod" + kUid + "/crio-conmon-" + kId + ".scope", std::nullopt},
+      {"systemd_crio_conmon_without_scope_suffix",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-conmon-" + kId, std::nullopt},
   };
 }
 
@@ -142,9 +195,20 @@ TEST(PodIdentityDisplayName, PodLevelCgroupShowsPodUid) {
   EXPECT_EQ(display_name("kubepods.slice/kubepods-pod" + kUidSystemd + ".slice"), "pod " + kUid);
 }
 
+TEST(PodIdentityDisplayName, CrunContainerIsNamedByItsParentsId) {
+  const std::string path =
+      kV2 + "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-" + kId + ".scope/container";
+  EXPECT_EQ(display_name(path), "pod " + kUid + " container 3b1f9e0c7d2a");
+}
+
+TEST(PodIdentityDisplayName, ConmonIsNamedAsTheRuntimeNotTheContainer) {
+  EXPECT_EQ(display_name("kubepods/pod" + kUid + "/crio-conmon-" + kId),
+            "pod " + kUid + " conmon 3b1f9e0c7d2a");
+}
+
 TEST(PodIdentityDisplayName, AnythingElseKeepsItsPath) {
-  const std::string conmon = "kubepods/pod" + kUid + "/crio-conmon-" + kId;
-  EXPECT_EQ(display_name(conmon), conmon);
+  const std::string near_miss = "kubepods/pod" + kUid + "/crio-conmon-3b1f9e0c7d2a";
+  EXPECT_EQ(display_name(near_miss), near_miss);
   EXPECT_EQ(display_name("/sys/fs/cgroup/memory/batch/job-7"), "/sys/fs/cgroup/memory/batch/job-7");
 }
 
