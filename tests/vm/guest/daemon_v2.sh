@@ -52,6 +52,13 @@ fail() {
   exit 1
 }
 pass() { echo "ok: $*"; }
+# fail_later WHAT: a failed check that does not stop the rest; the script fails at its end.
+late_failures=
+fail_later() {
+  echo "FAIL (the other checks go on): $*"
+  late_failures="$late_failures
+  $*"
+}
 
 name_of() {
   case $1 in
@@ -198,6 +205,22 @@ for leaf in "$hot" "$inherit"; do
 done
 expect_kept "$cold" "$cold_before" "--reclaim-target"
 pass "--reclaim-target 24MiB leaves at most the target and keeps some cache"
+# "Down to the target" also means not far below it. One write of the whole excess overshoots
+# on 6.1 (kernel_facts.sh: 150 MiB asked of 190, all taken), so there this fails until the
+# daemon reclaims in steps with a read between them; 6.12 and later take the amount asked.
+target_ok=1
+for leaf in "$hot" "$inherit"; do
+  now=$(file_of "$leaf")
+  if [ "$now" -lt $((22 * kMiB)) ]; then
+    target_ok=
+    fail_later "--reclaim-target: $(name_of "$leaf") holds $((now / kMiB)) MiB, want about the 24 MiB target (at least 22) on $(uname -r)"
+  fi
+done
+if [ -n "$target_ok" ]; then
+  pass "--reclaim-target 24MiB keeps at least 22 MiB: the reclaim stops near the target"
+else
+  grep " reclaimed pod " "$kLogs/target.log"
+fi
 
 # Cooldown: a running daemon reclaims hot once, then leaves the refilled hot alone until the
 # cooldown has passed, while still reclaiming another leaf that goes over in the meantime.
@@ -329,4 +352,8 @@ expect_kept "$hot" $((32 * kMiB)) "--no-notifications"
 stop_daemon
 pass "with --no-notifications the same crossing waits for the next scan"
 
+if [ -n "$late_failures" ]; then
+  echo "FAIL: checks that failed above:$late_failures"
+  exit 1
+fi
 echo "all daemon checks hold"
