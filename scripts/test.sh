@@ -39,10 +39,17 @@ scripts/cleanup-test-cgroups.sh
 run_suite "deployment manifests, unit and image (tests/deploy/run.sh)" tests/deploy/run.sh
 run_suite "Debian package (tests/deploy/package.sh)" tests/deploy/package.sh
 run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/image.sh
-run_suite "cgroup v2 kernel facts in a VM" tests/vm/run.sh tests/vm/guest/kernel_facts.sh
-run_suite "the daemon on cgroup v2 in a VM" \
-  tests/vm/run.sh tests/vm/guest/daemon_v2.sh "$BUILD_DIR/cgroup-memory-manager" \
-  "$BUILD_DIR/tests/cgmm_fill_mark"
+# The v2 suites on each kernel users run: Debian 12's 6.1, Debian 13's 6.12 and unstable's newest
+# (VM_KERNELS picks fewer). A suite is named by the kernel's version, read once it is cached.
+for suite in ${VM_KERNELS:-bookworm trixie sid}; do
+  tests/vm/setup.sh "$suite" || echo "vm setup of the $suite kernel failed; its suites will fail"
+  version=$(cut -d. -f1,2 ".cache/vm/kernel/$suite/release" 2>/dev/null || echo "$suite")
+  run_suite "cgroup v2 kernel facts in a VM ($version)" \
+    env VM_KERNEL="$suite" tests/vm/run.sh tests/vm/guest/kernel_facts.sh
+  run_suite "the daemon on cgroup v2 in a VM ($version)" \
+    env VM_KERNEL="$suite" tests/vm/run.sh tests/vm/guest/daemon_v2.sh \
+    "$BUILD_DIR/cgroup-memory-manager" "$BUILD_DIR/tests/cgmm_fill_mark"
+done
 run_suite "benchmark command, small N (bench/scan_bench.sh --quick)" bench/scan_bench.sh --quick
 
 echo

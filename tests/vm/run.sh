@@ -6,15 +6,18 @@
 #   GUEST_SCRIPT  busybox-ash script run as root in the guest; its exit status is the verdict.
 #   FILE...       copied to /bin in the guest (e.g. the daemon's static binary; no shared
 #                 libraries exist in the guest).
-# Environment: VM_MEMORY (default 768M), VM_CPUS (2), VM_TIMEOUT seconds (600),
+# Environment: VM_KERNEL (bookworm: Debian 12's cloud kernel, Linux 6.1; trixie: 6.12; sid: the
+#              newest), VM_MEMORY (default 768M), VM_CPUS (2), VM_TIMEOUT seconds (600),
 #              VM_DISK_SIZE (1G), VM_ACCEL (tcg), VM_KEEP_LOG=path to keep the console log.
 #
 # The guest's /init mounts proc, sysfs, devtmpfs, cgroup2 at /sys/fs/cgroup (with +memory in the
 # root's subtree_control) and a fresh ext4 disk at /mnt (page cache there is reclaimable; the
 # initramfs root is shmem and is not), runs the script, prints a result line and powers off.
+# The virtio modules the kernel needs are loaded first (none when virtio is built in).
 # The console is printed with carriage returns stripped. Exit status: 0 only when the result line
-# reports that the guest script exited 0; qemu's own exit status is meaningless (0 after a panic).
-# The kernel and tools come from tests/vm/setup.sh, which is run here when its cache is missing.
+# reports that the guest script exited 0 on the kernel that was asked for; qemu's own exit status
+# is meaningless (0 after a panic). The kernel and tools come from tests/vm/setup.sh, which is run
+# here when that kernel's cache is missing.
 set -euo pipefail
 
 readonly kResultMarker=CGMM-VM-RESULT
@@ -34,13 +37,17 @@ for f in "$@"; do
   [[ -f "$f" ]] || die "file for the guest not found: $f"
 done
 
-kernel="$repo/.cache/vm/kernel/current"
+suite=${VM_KERNEL:-bookworm}
+[[ "$suite" =~ ^[a-z]+$ ]] || die "VM_KERNEL must be a Debian suite name (bookworm, trixie, sid), not '$suite'"
+kernel="$repo/.cache/vm/kernel/$suite"
 if [[ ! -f "$kernel/ready" ]] || ! command -v qemu-system-x86_64 >/dev/null ||
   [[ ! -x /bin/busybox ]] || ! command -v cpio >/dev/null || ! command -v mkfs.ext4 >/dev/null; then
-  "$here/setup.sh" || die "tests/vm/setup.sh failed: no kernel or tools for the VM"
+  "$here/setup.sh" "$suite" || die "tests/vm/setup.sh $suite failed: no kernel or tools for the VM"
 fi
 [[ -f "$kernel/ready" ]] || die "no kernel in $kernel after setup"
 release=$(cat "$kernel/release")
+modules=$(xargs echo <"$kernel/modules")
+echo "vm: booting the $suite kernel $release${modules:+ (loading $modules)}"
 busybox=/bin/busybox
 file "$busybox" 2>/dev/null | grep -q 'dynamically linked' &&
   die "$busybox is not static (install busybox-static)"
@@ -74,11 +81,10 @@ mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 echo +memory >/sys/fs/cgroup/cgroup.subtree_control
-modprobe virtio_pci
-modprobe virtio_blk
+for m in $modules; do modprobe \$m || echo "vm: modprobe \$m failed"; done
 i=0
 while [ ! -b /dev/vda ] && [ \$i -lt 100 ]; do sleep 0.1; i=\$((i + 1)); done
-mount -t ext4 /dev/vda /mnt
+mount -t ext4 /dev/vda /mnt || echo "vm: no ext4 disk at /mnt (/dev/vda missing?)"
 echo "vm: kernel \$(uname -r), \$(nproc) cpu(s), \$(awk '/MemTotal/ {print \$2 " kB"}' /proc/meminfo)"
 echo "vm: running guest script"
 cd /
@@ -124,8 +130,10 @@ result=$(grep -a "^$kResultMarker exit=" "$log" | tail -n 1 || true)
 if [[ -z "$result" ]]; then
   die "no result line from the guest after ${elapsed}s (init failed or kernel panicked)"
 fi
+# The firmware's last line and the kernel's console reset can share a line: no anchor here.
+grep -aqF "vm: kernel $release," "$log" || die "the guest did not boot $release (${elapsed}s)"
 rc=${result##*exit=}
 if [[ "$rc" != 0 ]]; then
-  die "guest script ${guest_script##*/} failed with exit status $rc (${elapsed}s)"
+  die "guest script ${guest_script##*/} failed with exit status $rc on $release (${elapsed}s)"
 fi
-echo "vm: guest script ${guest_script##*/} passed (${elapsed}s)"
+echo "vm: guest script ${guest_script##*/} passed on $release (${elapsed}s)"

@@ -52,6 +52,13 @@ fail() {
   exit 1
 }
 pass() { echo "ok: $*"; }
+# fail_later WHAT: a failed check that does not stop the rest; the script fails at its end.
+late_failures=
+fail_later() {
+  echo "FAIL (the other checks go on): $*"
+  late_failures="$late_failures
+  $*"
+}
 
 name_of() {
   case $1 in
@@ -70,6 +77,14 @@ uptime_s() { awk '{ printf "%d", $1 }' /proc/uptime; }
 alive() {
   state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
   [ -n "$state" ] && [ "$state" != Z ]
+}
+# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
+kernel_at_least() {
+  r=$(uname -r)
+  major=${r%%.*}
+  rest=${r#*.}
+  minor=${rest%%[!0-9]*}
+  [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
 }
 report() {
   line="$1:"
@@ -161,11 +176,17 @@ expect_kept "$cold" "$2" "--once"
 expect_kept "$roomy" "$5" "--once"
 pass "leaves over 25% of their effective limit are reclaimed well below it; leaves under keep their cache"
 pass "a leaf without memory.max is judged against its pod slice's limit; own limits above the pod's do not count"
-# This 6.1 kernel rejects "swappiness=" with EINVAL: the reclaims above worked through the
-# fallback to plain amounts, which the daemon says once per run.
+# Kernels before 6.11 reject "swappiness=" with EINVAL: the reclaims above worked through the
+# fallback to plain amounts, which the daemon says once per run. From 6.11 the kernel takes
+# "swappiness=0" and there is no fallback to tell.
 fallbacks=$(grep -c "does not take swappiness=" "$kLogs/once.log")
-[ "$fallbacks" -eq 1 ] || fail "swappiness fallback logged $fallbacks times in one run, expected once"
-pass "memory.reclaim without swappiness= on this kernel: fallback used and logged once"
+if kernel_at_least 6 11; then
+  [ "$fallbacks" -eq 0 ] || fail "swappiness fallback logged $fallbacks times on $(uname -r), which takes swappiness="
+  pass "memory.reclaim with swappiness=0 on $(uname -r): no fallback"
+else
+  [ "$fallbacks" -eq 1 ] || fail "swappiness fallback logged $fallbacks times in one run, expected once"
+  pass "memory.reclaim without swappiness= on $(uname -r): fallback used and logged once"
+fi
 
 # Absolute threshold with a target: reclaim leaves at most the target, and not everything.
 reset
@@ -184,6 +205,22 @@ for leaf in "$hot" "$inherit"; do
 done
 expect_kept "$cold" "$cold_before" "--reclaim-target"
 pass "--reclaim-target 24MiB leaves at most the target and keeps some cache"
+# "Down to the target" also means not far below it. One write of the whole excess overshoots
+# on 6.1 (kernel_facts.sh: 150 MiB asked of 190, all taken), so there this fails until the
+# daemon reclaims in steps with a read between them; 6.12 and later take the amount asked.
+target_ok=1
+for leaf in "$hot" "$inherit"; do
+  now=$(file_of "$leaf")
+  if [ "$now" -lt $((22 * kMiB)) ]; then
+    target_ok=
+    fail_later "--reclaim-target: $(name_of "$leaf") holds $((now / kMiB)) MiB, want about the 24 MiB target (at least 22) on $(uname -r)"
+  fi
+done
+if [ -n "$target_ok" ]; then
+  pass "--reclaim-target 24MiB keeps at least 22 MiB: the reclaim stops near the target"
+else
+  grep " reclaimed pod " "$kLogs/target.log"
+fi
 
 # Cooldown: a running daemon reclaims hot once, then leaves the refilled hot alone until the
 # cooldown has passed, while still reclaiming another leaf that goes over in the meantime.
@@ -315,4 +352,8 @@ expect_kept "$hot" $((32 * kMiB)) "--no-notifications"
 stop_daemon
 pass "with --no-notifications the same crossing waits for the next scan"
 
+if [ -n "$late_failures" ]; then
+  echo "FAIL: checks that failed above:$late_failures"
+  exit 1
+fi
 echo "all daemon checks hold"
