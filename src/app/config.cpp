@@ -211,9 +211,7 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
       config.policy.reclaim_target = require(core::parse_threshold(reclaim_target), name);
       const core::Threshold& t = config.policy.threshold;
       const core::Threshold& r = *config.policy.reclaim_target;
-      // Comparable without a limit when both are sizes or both percentages.
-      if (t.is_percent() == r.is_percent() &&
-          r.bytes_for(1'000'000'000) >= t.bytes_for(1'000'000'000)) {
+      if (!core::target_below_threshold(r, t)) {
         throw UsageError("invalid " + name + ": " + in_quotes(reclaim_target) +
                          " must be lower than the threshold " + t.to_string());
       }

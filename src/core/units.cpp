@@ -250,6 +250,13 @@ Parsed<Threshold> parse_threshold(std::string_view text) {
   return Threshold::percent(static_cast<double>(*micro) / 1e6);
 }
 
+bool target_below_threshold(const Threshold& target, const Threshold& threshold) {
+  // Any limit serves for two percentages; 1e9 bytes keeps millionths of a percent apart.
+  constexpr uint64_t kAnyLimit = 1'000'000'000;
+  return target.is_percent() != threshold.is_percent() ||
+         target.bytes_for(kAnyLimit) < threshold.bytes_for(kAnyLimit);
+}
+
 std::string format_bytes(uint64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
   if (bytes < 1024) {

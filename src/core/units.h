@@ -64,6 +64,11 @@ class Threshold {
 
 Parsed<Threshold> parse_threshold(std::string_view text);
 
+// Whether a reclaim target is lower than a threshold as far as that can be told without a limit:
+// two percentages or two sizes compare; a percentage and a size compare only per cgroup, and
+// pass here.
+bool target_below_threshold(const Threshold& target, const Threshold& threshold);
+
 // "1.5 GiB", "640 KiB", "12 B": for people. Metrics and JSON carry exact bytes.
 std::string format_bytes(uint64_t bytes);
 

@@ -111,6 +111,18 @@ TEST(ParseThreshold, Errors) {
   EXPECT_NE(parse_threshold("abc%").error().find("\"abc%\""), std::string::npos);
 }
 
+TEST(TargetBelowThreshold, ComparesOnlyLikeWithLike) {
+  EXPECT_TRUE(target_below_threshold(Threshold::percent(50), Threshold::percent(80)));
+  EXPECT_FALSE(target_below_threshold(Threshold::percent(80), Threshold::percent(80)));
+  EXPECT_FALSE(target_below_threshold(Threshold::percent(90), Threshold::percent(80)));
+  EXPECT_TRUE(target_below_threshold(Threshold::percent(79.999999), Threshold::percent(80)));
+  EXPECT_TRUE(target_below_threshold(Threshold::bytes(1), Threshold::bytes(2)));
+  EXPECT_FALSE(target_below_threshold(Threshold::bytes(2), Threshold::bytes(2)));
+  // A percentage and a size are compared per cgroup, against its limit.
+  EXPECT_TRUE(target_below_threshold(Threshold::percent(99), Threshold::bytes(1)));
+  EXPECT_TRUE(target_below_threshold(Threshold::bytes(1ULL << 40), Threshold::percent(1)));
+}
+
 TEST(Format, BytesForPeople) {
   EXPECT_EQ(format_bytes(0), "0 B");
   EXPECT_EQ(format_bytes(1023), "1023 B");
