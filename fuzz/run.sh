@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 seconds=${1:-20}
 shift || true
 build_dir=${FUZZ_BUILD_DIR:-build-fuzz}
-all_targets=(memory_stat_fuzz units_fuzz pod_identity_fuzz http_request_fuzz)
+all_targets=(memory_stat_fuzz units_fuzz pod_identity_fuzz http_request_fuzz kubelet_names_fuzz
+  policy_file_fuzz)
 targets=("$@")
 if (($# == 0)); then
   targets=("${all_targets[@]}")

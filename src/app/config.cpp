@@ -40,7 +40,7 @@ constexpr const char* kFooter = R"(
 Every option can also be set with an environment variable CGMM_<OPTION> (CGMM_PARENT,
 CGMM_THRESHOLD, CGMM_INTERVAL, CGMM_COOLDOWN, CGMM_ONCE, CGMM_DRY_RUN, CGMM_LOG_LEVEL,
 CGMM_LOG_FORMAT, CGMM_LISTEN, CGMM_OUTPUT, CGMM_RECLAIM_TARGET, CGMM_EXCLUDE_SHMEM,
-CGMM_NOTIFICATIONS); the command line wins. RUST_LOG is read as a log level when neither --log-level nor CGMM_LOG_LEVEL
+CGMM_NOTIFICATIONS, CGMM_POLICY, CGMM_POD_LOGS_DIR, CGMM_CONTAINER_LOGS_DIR); the command line wins. RUST_LOG is read as a log level when neither --log-level nor CGMM_LOG_LEVEL
 is set.
 
 Sizes: a plain number is bytes; KB/MB/GB (powers of 1000) and KiB/MiB/GiB (powers of 1024),
@@ -153,6 +153,23 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
                      "the threshold) [default: all page cache]")
           ->type_name("N%|SIZE"),
       "CGMM_RECLAIM_TARGET", &reclaim_target);
+
+  env.add(cli.add_option("--policy", config.policy_file,
+                         "YAML file of per-workload rules (threshold, cooldown, ... by namespace, "
+                         "pod, container, QoS class or cgroup), read again when it changes and on "
+                         "SIGHUP [default: none]")
+              ->type_name("FILE"),
+          "CGMM_POLICY", &config.policy_file);
+  env.add(cli.add_option("--pod-logs-dir", config.pod_logs_dir,
+                         "The kubelet's pod log tree, read to name pods by namespace and name")
+              ->type_name("DIR")
+              ->capture_default_str(),
+          "CGMM_POD_LOGS_DIR", &config.pod_logs_dir);
+  env.add(cli.add_option("--container-logs-dir", config.container_logs_dir,
+                         "The kubelet's container log links, read to name containers")
+              ->type_name("DIR")
+              ->capture_default_str(),
+          "CGMM_CONTAINER_LOGS_DIR", &config.container_logs_dir);
 
   // Usage errors carry the log format asked for, when that can be read (README, "Logs").
   auto requested_format = [&] { return obs::parse_format(env.text(format_opt)); };

@@ -29,6 +29,12 @@ struct Config {
   // Check a leaf the moment its usage crosses its level (kernel thresholds on v1, paced
   // memory.current reads on v2), besides the periodic scan.
   bool notifications = true;
+  // The kubelet's log trees, read (never written) to name containers by namespace, pod and
+  // container.
+  std::string pod_logs_dir = "/var/log/pods";
+  std::string container_logs_dir = "/var/log/containers";
+  // A YAML file of per-workload rules (README, "Policy"); empty for none.
+  std::string policy_file;
   // Things worth a warning that could only be logged once logging is set up.
   std::vector<std::string> warnings;
 };

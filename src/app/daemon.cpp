@@ -1,5 +1,6 @@
 #include "app/daemon.h"
 
+#include <csignal>
 #include <iostream>
 #include <system_error>
 
@@ -43,6 +44,21 @@ std::unique_ptr<LeafWatch> make_watch(const Config& config, const cgroup::Parent
   return watch->valid() ? std::move(watch) : nullptr;
 }
 
+std::unique_ptr<KubeletNames> make_names(const Config& config) {
+  if (config.pod_logs_dir.empty() && config.container_logs_dir.empty()) {
+    return nullptr;
+  }
+  return std::make_unique<KubeletNames>(config.pod_logs_dir, config.container_logs_dir);
+}
+
+std::unique_ptr<PolicyWatch> make_policy(const Config& config, cgroup::Version version,
+                                         obs::Metrics* metrics) {
+  if (config.policy_file.empty()) {
+    return nullptr;
+  }
+  return std::make_unique<PolicyWatch>(config.policy_file, config.policy, version, metrics);
+}
+
 const char* version_name(cgroup::Version v) {
   return v == cgroup::Version::kV1 ? "v1" : "v2";
 }
@@ -58,14 +74,16 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       scanner_(parent_, scan_options(config)),
       tracker_(config.policy, config.dry_run),
       telemetry_(config.listen, config.interval, clock),
+      names_(make_names(config)),
+      policy_(make_policy(config, parent_.version, telemetry_.metrics())),
       report_(config.once ? std::optional<OnceReport>(std::in_place) : std::nullopt),
       reclaims_(config, can_reclaim_, scanner_.leaf_dir(), tracker_, runner, telemetry_.metrics(),
                 report_ ? &*report_ : nullptr),
       watch_(make_watch(config, parent_, scanner_.leaf_dir(), tracker_, reclaims_)),
-      scan_(config, parent_, scanner_, tracker_, reclaims_, watch_.get(), telemetry_,
-            report_ ? &*report_ : nullptr, clock),
+      scan_(config, parent_, scanner_, {names_.get(), policy_.get()}, tracker_, reclaims_,
+            watch_.get(), telemetry_, report_ ? &*report_ : nullptr, clock),
       loop_(clock, waiter),
-      signals_(signals, loop_) {
+      signals_(signals, loop_, policy_.get()) {
   if (config_.policy.reclaim_target && parent_.version == cgroup::Version::kV1) {
     throw UsageError(
         "--reclaim-target needs cgroup v2 (memory.reclaim); on cgroup v1 "
@@ -86,14 +104,26 @@ int Daemon::run() {
   if (!can_reclaim_) {
     obs::emit<obs::ReclaimUnavailable>();
   }
+  if (names_) {
+    for (const std::string& message : names_->unavailable()) {
+      obs::emit<obs::NamesUnavailable>(message);
+    }
+  }
   if (config_.once) {
     return run_once();
   }
-  // Finished reclaims, the watch and a stop signal come before a scan due at the same moment:
-  // the scan then sees reclaims as ended, and a stop does not wait for a scan.
+  // Finished reclaims, the watch, new names, a changed policy and a stop signal come before a
+  // scan due at the same moment: the scan then sees reclaims as ended and decides by what is
+  // current, and a stop does not wait for a scan.
   loop_.add(reclaims_);
   if (watch_) {
     loop_.add(*watch_);
+  }
+  if (names_) {
+    loop_.add(*names_);
+  }
+  if (policy_) {
+    loop_.add(*policy_);
   }
   loop_.add(signals_);
   loop_.add(scan_);
@@ -123,9 +153,17 @@ int Daemon::run_once() {
 }
 
 void Daemon::Signals::run(core::TimePoint /*now*/, bool /*ready*/) {
-  if (auto sig = signals_.take()) {
+  while (auto sig = signals_.take()) {
     obs::emit<obs::SignalReceived>(*sig);
-    loop_.stop();
+    if (*sig != SIGHUP) {
+      loop_.stop();
+      return;
+    }
+    if (policy_) {
+      policy_->reload();
+    } else {
+      obs::emit<obs::NothingToReload>();
+    }
   }
 }
 

@@ -4,9 +4,11 @@
 #include <optional>
 
 #include "app/config.h"
+#include "app/kubelet_names.h"
 #include "app/leaf_watch.h"
 #include "app/loop.h"
 #include "app/once_report.h"
+#include "app/policy_watch.h"
 #include "app/reclaim_pool.h"
 #include "app/reclaims.h"
 #include "app/scan_pass.h"
@@ -25,8 +27,8 @@ namespace cgmm::app {
 class Daemon {
  public:
   // `signals` must have been created before any thread, so that every thread has them blocked.
-  // Throws UsageError when the configuration does not fit the hierarchy (--reclaim-target on v1)
-  // or --listen cannot be bound.
+  // Throws UsageError when the configuration does not fit the hierarchy (--reclaim-target on v1),
+  // the policy file is bad or --listen cannot be bound.
   Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals, const core::Clock& clock,
          Waiter& waiter, ReclaimRunner& runner);
 
@@ -34,16 +36,18 @@ class Daemon {
   int run();
 
  private:
-  // SIGINT, SIGTERM: logged, and the loop stops.
+  // SIGINT, SIGTERM: logged, and the loop stops. SIGHUP: the policy is read again.
   class Signals final : public Part {
    public:
-    Signals(SignalFd& signals, Loop& loop) : signals_(signals), loop_(loop) {}
+    Signals(SignalFd& signals, Loop& loop, PolicyWatch* policy)
+        : signals_(signals), loop_(loop), policy_(policy) {}
     int fd() const override { return signals_.fd(); }
     void run(core::TimePoint now, bool ready) override;
 
    private:
     SignalFd& signals_;
     Loop& loop_;
+    PolicyWatch* policy_;  // null without --policy
   };
   // --once: stops the loop once every reclaim of the pass has ended.
   class OnceDone final : public Part {
@@ -67,6 +71,8 @@ class Daemon {
   cgroup::LeafScanner scanner_;
   core::Tracker tracker_;
   Telemetry telemetry_;
+  std::unique_ptr<KubeletNames> names_;  // null when neither log tree is to be read
+  std::unique_ptr<PolicyWatch> policy_;  // null without --policy
   std::optional<OnceReport> report_;
   Reclaims reclaims_;
   std::unique_ptr<LeafWatch> watch_;  // null without notifications

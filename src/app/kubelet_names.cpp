@@ -191,6 +191,7 @@ void KubeletNames::run(core::TimePoint /*now*/, bool /*ready*/) {
   if (!inotify_) {
     return;
   }
+  ++generation_;      // woken by an event: something may have changed
   bool lost = false;  // events were dropped, or a directory went away: list again
   alignas(inotify_event) std::array<char, 16384> buf;
   for (;;) {

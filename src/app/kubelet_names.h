@@ -40,6 +40,10 @@ class KubeletNames final : public Part {
 
   const k8s::NameTable& table() const { return table_; }
 
+  // Changes whenever the names may have changed: a caller that resolved leaves at one value need
+  // not resolve them again while it holds.
+  uint64_t generation() const { return generation_; }
+
   // The inotify descriptor; -1 once neither directory is watched.
   int fd() const override;
   void run(core::TimePoint now, bool ready) override;
@@ -64,6 +68,7 @@ class KubeletNames final : public Part {
   std::array<Tree, 2> trees_;
   k8s::NameTable table_;
   std::vector<std::string> unavailable_;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace cgmm::app

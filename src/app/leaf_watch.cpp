@@ -76,7 +76,7 @@ void LeafWatch::check(uint64_t inode, core::TimePoint now) {
   if (known == nullptr) {
     return;  // gone since: the scan said so
   }
-  core::LeafSample leaf{known->name, inode, {}, {}};
+  core::LeafSample leaf{known->name, inode, {}, {}, known->context};
   auto dir = leaf_dir_.open(leaf.name, inode);
   if (!dir) {
     return;
@@ -110,7 +110,7 @@ void LeafWatch::move_level(const core::LeafSample& leaf, int dir_fd, uint64_t th
   if (!usage) {
     return;
   }
-  const uint64_t counted = core::counted_cache_bytes(*leaf.stats, config_.policy);
+  const uint64_t counted = core::counted_cache_bytes(*leaf.stats, tracker_.policy(leaf.context));
   const uint64_t other = *usage > counted ? *usage - counted : 0;
   const uint64_t level = threshold + std::min(other, UINT64_MAX - threshold);
   obs::emit<obs::NotifyLevel>(leaf.name, *usage, counted, level);

@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
       return exit_with(kExitUsage, err->message, log_format);
     }
     // Before any thread starts, so that all of them have these blocked.
-    app::SignalFd signals({SIGINT, SIGTERM});
+    app::SignalFd signals({SIGINT, SIGTERM, SIGHUP});
     core::SteadyClock clock;
     app::PollWaiter waiter;
     cgroup::Parent parent = std::move(std::get<cgroup::Parent>(opened));

@@ -3,17 +3,24 @@
 #include <algorithm>
 
 #include "app/telemetry.h"
+#include "core/rules.h"
 #include "k8s/pod_identity.h"
 
 namespace cgmm::app {
 
 void OnceReport::add(const core::LeafSample& leaf, const core::Decision& decision) {
   obs::LeafLabels labels = leaf_labels(leaf.name);
+  const core::LeafContext& c = leaf.context;
+  const core::Workload names = c.workload ? *c.workload : core::Workload{};
   rows_.push_back({std::string(leaf.name),
                    k8s::display_name(leaf.name),
                    std::move(labels.pod_uid),
                    std::move(labels.container_id),
                    std::move(labels.qos),
+                   names.namespace_name,
+                   names.pod,
+                   c.runtime ? "" : names.container,
+                   c.rule ? c.rule->name : "",
                    leaf.stats,
                    leaf.error,
                    decision,

@@ -88,27 +88,47 @@ struct Entry {
   int line() const { return value.IsNull() || line_of(value) == 0 ? key_line : line_of(value); }
 };
 
+// The 1-based line of a "---" that starts a second document: one after any content. 0 for none.
+int second_document_line(std::string_view yaml) {
+  bool content = false;
+  int line = 0;
+  while (!yaml.empty()) {
+    const size_t eol = yaml.find('\n');
+    const std::string_view text = yaml.substr(0, eol);
+    yaml.remove_prefix(eol == std::string_view::npos ? yaml.size() : eol + 1);
+    ++line;
+    const bool marker = text.starts_with("---") && (text.size() == 3 || text[3] == ' ');
+    if (marker && content) {
+      return line;
+    }
+    const size_t first = text.find_first_not_of(" \t\r");
+    if (!marker && first != std::string_view::npos && text[first] != '#' && text[first] != '%') {
+      content = true;
+    }
+  }
+  return 0;
+}
+
 class PolicyParser {
  public:
   PolicyParser(std::string_view file_name, const core::Policy& defaults)
       : file_name_(file_name), defaults_(defaults) {}
 
   core::Rules parse(std::string_view yaml) const {
-    std::vector<YAML::Node> documents;
+    // One document is read. yaml-cpp 0.7's LoadAll, which would read them all, can loop for ever
+    // on malformed text (",ules:\n  - match:\n"), so a second document is found by its marker.
+    YAML::Node top;
     try {
-      documents = YAML::LoadAll(std::string(yaml));
+      top = YAML::Load(std::string(yaml));
     } catch (const YAML::Exception& e) {
       fail(e.mark.is_null() ? 0 : e.mark.line + 1, syntax_error(yaml, e));
     }
-    for (size_t i = 1; i < documents.size(); ++i) {
-      if (!documents[i].IsNull()) {
-        fail(line_of(documents[i]), "a second YAML document; a policy file holds one");
-      }
+    if (const int second = second_document_line(yaml); second > 0) {
+      fail(second, "a second YAML document; a policy file holds one");
     }
-    if (documents.empty() || documents[0].IsNull()) {
+    if (top.IsNull()) {
       fail(1, "the file is empty (expected a map with a \"rules\" list)");
     }
-    const YAML::Node& top = documents[0];
     if (!top.IsMap()) {
       fail(line_of(top), "expected a map with a \"rules\" list, not " + describe(top));
     }

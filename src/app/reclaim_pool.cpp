@@ -86,6 +86,7 @@ core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& r
   core::ReclaimOutcome out;
   out.name = job.name;
   out.inode = job.inode;
+  out.context = job.context;
   out.cache_before_bytes = job.cache_before_bytes;
   out.target_bytes = job.target_bytes;
 

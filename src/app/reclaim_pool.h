@@ -22,6 +22,7 @@ namespace cgmm::app {
 struct ReclaimJob {
   std::string name;
   uint64_t inode = 0;
+  core::LeafContext context;  // handed on to the outcome
   // Opens the leaf's directory, checked to be this very incarnation (name and inode).
   cgroup::LeafDir dir;
   uint64_t cache_before_bytes = 0;

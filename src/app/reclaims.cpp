@@ -19,13 +19,13 @@ Reclaims::Reclaims(const Config& config, bool can_reclaim, const cgroup::LeafDir
       metrics_(metrics),
       report_(report) {}
 
-uint64_t Reclaims::amount(const core::MemoryStats& stats) const {
+uint64_t Reclaims::amount(const core::MemoryStats& stats, const core::Policy& policy) {
   // Without shmem when it is excluded: asking for it only makes memory.reclaim work harder.
-  const uint64_t counted = core::counted_cache_bytes(stats, config_.policy);
-  if (!config_.policy.reclaim_target) {
+  const uint64_t counted = core::counted_cache_bytes(stats, policy);
+  if (!policy.reclaim_target) {
     return counted;
   }
-  const std::optional<uint64_t> target = config_.policy.reclaim_target->bytes_for(stats.limit_bytes);
+  const std::optional<uint64_t> target = policy.reclaim_target->bytes_for(stats.limit_bytes);
   if (!target) {
     return counted;  // a percentage of no limit: no level to keep
   }
@@ -34,8 +34,9 @@ uint64_t Reclaims::amount(const core::MemoryStats& stats) const {
 
 void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& decision) {
   const core::MemoryStats& stats = *leaf.stats;
-  const uint64_t target = amount(stats);
-  const obs::ReclaimPlan plan{leaf, config_.policy, decision.threshold_bytes.value_or(0), target};
+  const core::Policy& policy = tracker_.policy(leaf.context);
+  const uint64_t target = amount(stats, policy);
+  const obs::ReclaimPlan plan{leaf, policy, decision.threshold_bytes.value_or(0), target};
   if (config_.dry_run || !can_reclaim_) {
     obs::emit<obs::ReclaimSkipped>(plan);
     if (!config_.dry_run) {
@@ -44,8 +45,8 @@ void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& deci
     return;
   }
   obs::emit<obs::ReclaimStart>(plan);
-  runner_.submit(ReclaimJob{std::string(leaf.name), leaf.inode, leaf_dir_, stats.cache_bytes,
-                            target, stats.limit_bytes});
+  runner_.submit(ReclaimJob{std::string(leaf.name), leaf.inode, leaf.context, leaf_dir_,
+                            stats.cache_bytes, target, stats.limit_bytes});
 }
 
 void Reclaims::collect() {
@@ -70,7 +71,8 @@ void Reclaims::log_backoff(const core::ReclaimOutcome& o, const core::BackoffCha
     case K::kNone:
       return;
     case K::kStarted:
-      obs::emit<obs::ReclaimBackoff>(o, b, config_.policy.cooldown * core::kMaxBackoffFactor);
+      obs::emit<obs::ReclaimBackoff>(o, b,
+                                     tracker_.policy(o.context).cooldown * core::kMaxBackoffFactor);
       return;
     case K::kLonger:
       obs::emit<obs::ReclaimBackoffLonger>(o, b);
@@ -91,10 +93,10 @@ void Reclaims::log_outcome(const core::ReclaimOutcome& o) {
       obs::emit<obs::ReclaimFailed>(o);
       return;
     case Result::kVanished:
-      obs::emit<obs::ReclaimVanished>(o.name);
+      obs::emit<obs::ReclaimVanished>(o);
       return;
     case Result::kInterrupted:
-      obs::emit<obs::ReclaimInterrupted>(o.name);
+      obs::emit<obs::ReclaimInterrupted>(o);
       return;
   }
 }

@@ -37,7 +37,7 @@ class Reclaims final : public Part {
  private:
   // What to ask of the kernel: force_empty (v1) takes no amount; on v2 all of the counted cache,
   // or its excess over --reclaim-target.
-  uint64_t amount(const core::MemoryStats& stats) const;
+  static uint64_t amount(const core::MemoryStats& stats, const core::Policy& policy);
   void log_backoff(const core::ReclaimOutcome& outcome, const core::BackoffChange& change) const;
   static void log_outcome(const core::ReclaimOutcome& outcome);
 

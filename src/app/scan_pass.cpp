@@ -1,15 +1,20 @@
 #include "app/scan_pass.h"
 
+#include <algorithm>
+
+#include "core/rules.h"
+#include "k8s/pod_identity.h"
 #include "obs/events.h"
 
 namespace cgmm::app {
 
 ScanPass::ScanPass(const Config& config, const cgroup::Parent& parent, cgroup::LeafScanner& scanner,
-                   core::Tracker& tracker, Reclaims& reclaims, LeafWatch* watch,
+                   Sources sources, core::Tracker& tracker, Reclaims& reclaims, LeafWatch* watch,
                    Telemetry& telemetry, OnceReport* report, const core::Clock& clock)
     : config_(config),
       parent_(parent),
       scanner_(scanner),
+      sources_(sources),
       tracker_(tracker),
       reclaims_(reclaims),
       watch_(watch),
@@ -33,6 +38,7 @@ void ScanPass::run(core::TimePoint /*now*/, bool /*ready*/) {
 void ScanPass::scan() {
   const core::TimePoint start = clock_.now();
   scanner_.scan(samples_);
+  resolve();
   const core::TickResult r = tracker_.observe(samples_, clock_.now());
   log_changes(r);
   for (size_t i = 0; i < samples_.size(); ++i) {
@@ -60,15 +66,46 @@ void ScanPass::scan() {
       const core::LeafSample& s = samples_[i];
       if (s.stats) {
         gauges.push_back({s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes,
-                          r.decisions[i].threshold_bytes});
+                          r.decisions[i].threshold_bytes, &s.context});
       } else {
-        gauges.push_back({s.name, s.inode, {}, {}, {}});
+        gauges.push_back({s.name, s.inode, {}, {}, {}, &s.context});
         metrics->record_error("read_stats");
       }
     }
     metrics->publish_scan(clock_.now() - start, gauges);
   }
   telemetry_.scan_finished();
+}
+
+void ScanPass::resolve() {
+  const core::Rules* rules = sources_.policy ? sources_.policy->rules() : nullptr;
+  const std::pair<uint64_t, uint64_t> now{sources_.names ? sources_.names->generation() : 0,
+                                          sources_.policy ? sources_.policy->generation() : 0};
+  const bool changed = resolved_at_ != now;
+  resolved_at_ = now;
+  for (core::LeafSample& s : samples_) {
+    const core::Tracker::Leaf* known = changed ? nullptr : tracker_.find(s.inode);
+    if (known != nullptr && known->name == s.name) {
+      s.context = known->context;
+    } else {
+      resolve(s, rules);
+    }
+  }
+}
+
+void ScanPass::resolve(core::LeafSample& s, const core::Rules* rules) const {
+  core::LeafContext& c = s.context;
+  const std::optional<k8s::PodIdentity> id = k8s::parse_pod_identity(s.name);
+  c.runtime = id && id->runtime;
+  c.workload = id && sources_.names ? sources_.names->find(*id) : nullptr;
+  c.rule = nullptr;
+  if (rules != nullptr && rules->size() > 0) {
+    // The path below the parent: the name without "<parent name>/".
+    std::string_view below = s.name;
+    below.remove_prefix(std::min(below.size(), parent_.name.size() + 1));
+    const core::LeafFacts facts{c.workload.get(), id ? k8s::to_string(id->qos) : "", below};
+    c.rule = rules->match(facts);
+  }
 }
 
 void ScanPass::log_changes(const core::TickResult& r) {

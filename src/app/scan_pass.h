@@ -1,11 +1,15 @@
 #pragma once
 
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "app/config.h"
+#include "app/kubelet_names.h"
 #include "app/leaf_watch.h"
 #include "app/loop.h"
 #include "app/once_report.h"
+#include "app/policy_watch.h"
 #include "app/reclaims.h"
 #include "app/telemetry.h"
 #include "cgroup/hierarchy.h"
@@ -23,10 +27,16 @@ namespace cgmm::app {
 // interval starts the next at once, with a warning.
 class ScanPass final : public Part {
  public:
+  // What a scan needs besides the tree: the node's names and the policy (each may be null).
+  struct Sources {
+    const KubeletNames* names = nullptr;
+    const PolicyWatch* policy = nullptr;
+  };
+
   // `watch`, `report` may be null. The first scan is due at once.
   ScanPass(const Config& config, const cgroup::Parent& parent, cgroup::LeafScanner& scanner,
-           core::Tracker& tracker, Reclaims& reclaims, LeafWatch* watch, Telemetry& telemetry,
-           OnceReport* report, const core::Clock& clock);
+           Sources sources, core::Tracker& tracker, Reclaims& reclaims, LeafWatch* watch,
+           Telemetry& telemetry, OnceReport* report, const core::Clock& clock);
 
   void scan();
 
@@ -34,11 +44,16 @@ class ScanPass final : public Part {
   void run(core::TimePoint now, bool ready) override;
 
  private:
+  // Fills in each sample's context: who it is, and the rule that decides it. A leaf the Tracker
+  // knows keeps its context while neither the names nor the rules changed.
+  void resolve();
+  void resolve(core::LeafSample& s, const core::Rules* rules) const;
   void log_changes(const core::TickResult& r);
 
   const Config& config_;
   const cgroup::Parent& parent_;
   cgroup::LeafScanner& scanner_;
+  Sources sources_;
   core::Tracker& tracker_;
   Reclaims& reclaims_;
   LeafWatch* watch_;
@@ -47,6 +62,8 @@ class ScanPass final : public Part {
   const core::Clock& clock_;
   core::TimePoint next_;
   bool first_ = true;
+  // The sources' generations at the last resolve; none before the first.
+  std::optional<std::pair<uint64_t, uint64_t>> resolved_at_;
   std::vector<core::LeafSample> samples_;
 };
 

@@ -30,6 +30,10 @@ Duration reclaim_wait(const Policy& policy, const LeafState& state) {
 Decision decide(const MemoryStats& stats, const Policy& policy, const LeafState& state,
                 TimePoint now) {
   Decision d;
+  if (!policy.reclaim) {
+    d.reason = Reason::kExcluded;  // no threshold either: nothing to watch for
+    return d;
+  }
   d.threshold_bytes = policy.threshold.bytes_for(stats.limit_bytes);
   if (!d.threshold_bytes) {
     d.reason = Reason::kNoLimit;
@@ -67,6 +71,10 @@ const char* to_string(Reason reason) {
       return "backoff";
     case Reason::kOverThreshold:
       return "reclaim";
+    case Reason::kExcluded:
+      return "excluded";
+    case Reason::kRuntime:
+      return "runtime";
   }
   return "?";
 }

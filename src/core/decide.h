@@ -27,6 +27,8 @@ enum class Reason {
   kCooldown,        // over threshold, but reclaimed less than a cooldown ago
   kBackoff,         // over threshold, but the last reclaims freed almost nothing: waiting longer
   kOverThreshold,   // reclaim
+  kExcluded,        // a rule says never to reclaim it (`reclaim: false`)
+  kRuntime,         // a container runtime's own cgroup (CRI-O's conmon): never reclaimed
 };
 
 struct Decision {
@@ -66,9 +68,9 @@ uint32_t backoff_factor(uint32_t futile_streak);
 // The least time from one reclaim of a leaf to its next.
 Duration reclaim_wait(const Policy& policy, const LeafState& state);
 
-// The whole rule: reclaim when the counted cache is strictly above the threshold, no reclaim of
-// this cgroup is running, and none started less than reclaim_wait ago (the cooldown, longer in
-// backoff). Pure.
+// The whole rule: never for a policy that does not reclaim; else reclaim when the counted cache is
+// strictly above the threshold, no reclaim of this cgroup is running, and none started less than
+// reclaim_wait ago (the cooldown, longer in backoff). Pure.
 Decision decide(const MemoryStats& stats, const Policy& policy, const LeafState& state,
                 TimePoint now);
 

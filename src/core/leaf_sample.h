@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,14 +23,26 @@ struct MemoryStats {
 };
 
 // Whose container a leaf is, as the node names it (the kubelet's log trees, in Kubernetes terms);
-// each part is empty where it is unknown: outside Kubernetes, for a pod the trees do not name (yet),
-// for a pod's own cgroup (no container) and for its sandbox (pause) container.
+// each part is empty where it is unknown: outside Kubernetes, for a pod the trees do not name
+// (yet), for a pod's own cgroup (no container) and for its sandbox (pause) container.
 struct Workload {
   std::string namespace_name;
   std::string pod;
   std::string container;
 
   bool operator==(const Workload&) const = default;
+};
+
+struct Rule;  // core/rules.h
+
+// Who a leaf is and which rule decides it, as the scan pass resolves them from its cgroup path,
+// the node's names and the policy. Shared, not copied: a leaf keeps the rule it was decided with
+// until the next scan, also across a reload of the policy.
+struct LeafContext {
+  std::shared_ptr<const Workload> workload;  // null when the node names nobody for it
+  std::shared_ptr<const Rule> rule;          // null: no rule matched, the command line decides
+  // A container runtime's own cgroup (CRI-O's conmon), not a container: never reclaimed.
+  bool runtime = false;
 };
 
 // One leaf cgroup as seen by one scan. The name views the scanner's copy: valid until the next
@@ -41,6 +54,7 @@ struct LeafSample {
   // Why stats could not be read ("failed to read memory.stat of <name>: <reason>"); empty when
   // they were. A leaf that vanished is left out of the scan, never an error.
   std::string error;
+  LeafContext context;  // filled in by the scan pass before any decision
 };
 
 }  // namespace cgmm::core

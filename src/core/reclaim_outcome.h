@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 
+#include "core/leaf_sample.h"
 #include "core/units.h"
 
 namespace cgmm::core {
@@ -22,6 +23,7 @@ struct ReclaimOutcome {
 
   std::string name;
   uint64_t inode = 0;
+  LeafContext context;  // as the decision saw it, to name the workload and its rule
   Result result = Result::kDone;
   uint64_t cache_before_bytes = 0;
   std::optional<uint64_t> cache_after_bytes;  // read from memory.stat after the write

@@ -1,5 +1,7 @@
 #include "core/tracker.h"
 
+#include "core/rules.h"
+
 namespace cgmm::core {
 
 TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) {
@@ -21,6 +23,7 @@ TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) 
     }
     e.seen = scan_;
     e.stats = s.stats;
+    e.context = s.context;
 
     if (!s.stats) {
       if (!e.failing) {
@@ -47,8 +50,17 @@ TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) 
   return r;
 }
 
+const Policy& Tracker::policy(const LeafContext& context) const {
+  return context.rule ? context.rule->policy : policy_;
+}
+
 Decision Tracker::judge(Leaf& leaf, const MemoryStats& stats, TimePoint now) {
-  Decision d = decide(stats, policy_, leaf.state, now);
+  if (leaf.context.runtime) {
+    Decision d;
+    d.reason = Reason::kRuntime;
+    return d;
+  }
+  Decision d = decide(stats, policy(leaf.context), leaf.state, now);
   if (d.action == Action::kReclaim) {
     leaf.state.last_reclaim = now;
     leaf.state.in_flight = !dry_run_;
@@ -102,7 +114,7 @@ BackoffChange Tracker::reclaim_finished(const ReclaimOutcome& outcome) {
     }
   }
   change.futile_streak = state.futile_streak;
-  change.wait = reclaim_wait(policy_, state);
+  change.wait = reclaim_wait(policy(it->second.context), state);
   return change;
 }
 

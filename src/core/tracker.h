@@ -36,7 +36,8 @@ struct BackoffChange {
   Duration wait{};  // from the start of this reclaim to the next possible one
 };
 
-// Remembers every leaf across scans and decides what to do with each. No I/O. A leaf is one
+// Remembers every leaf across scans and decides what to do with each, by the settings of its
+// rule (LeafContext) or else the command line's. No I/O. A leaf is one
 // incarnation of a cgroup, its name and inode: a cgroup removed and created again under the same
 // name is a new one, and so is one renamed. Entries are found by inode (unique among live
 // cgroups of one mount) and hold a copy of the name.
@@ -62,9 +63,10 @@ class Tracker {
   // else ends it. Failed, vanished and interrupted reclaims say nothing about shmem and leave it.
   BackoffChange reclaim_finished(const ReclaimOutcome& outcome);
 
-  // What is known of one leaf: the last scan's name and stats, and its reclaim state.
+  // What is known of one leaf: the last scan's name, context and stats, and its reclaim state.
   struct Leaf {
     std::string name;
+    LeafContext context;
     std::optional<MemoryStats> stats;  // as last read; empty while it fails to read
     uint64_t seen = 0;                 // the scan that last saw it
     bool failing = false;
@@ -74,7 +76,10 @@ class Tracker {
   const Leaf* find(uint64_t inode) const;
 
   size_t size() const { return leaves_.size(); }
+  // The command line's settings, for a leaf no rule matches.
   const Policy& policy() const { return policy_; }
+  // The settings that decide a leaf: its rule's, or the command line's.
+  const Policy& policy(const LeafContext& context) const;
 
  private:
   Decision judge(Leaf& leaf, const MemoryStats& stats, TimePoint now);

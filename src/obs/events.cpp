@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/rules.h"
 #include "k8s/pod_identity.h"
 
 namespace cgmm::obs {
@@ -23,18 +24,50 @@ Json optional_json(const std::optional<uint64_t>& v) {
   return v ? Json(*v) : Json(nullptr);
 }
 
-// A leaf as messages name it: "pod <uid> container <id>" for a Kubernetes container, else its
-// cgroup path.
-std::string display(std::string_view cgroup) {
-  return k8s::display_name(cgroup);
+// Container ids are shown by their first 12 hex digits, as the container runtimes' tools do.
+constexpr size_t kShortIdLength = 12;
+
+// A leaf as messages name it: "<namespace>/<pod>/<container>" when the node names its container,
+// "<namespace>/<pod> container <id>" (or "pod <uid> container <id>") when it names less, else its
+// cgroup path. A runtime's cgroup says "conmon" where a container's says "container".
+std::string display(std::string_view cgroup, const core::LeafContext& context) {
+  const auto id = k8s::parse_pod_identity(cgroup);
+  if (!id) {
+    return std::string(cgroup);
+  }
+  const core::Workload* w = context.workload.get();
+  const bool named = w != nullptr && !w->namespace_name.empty() && !w->pod.empty();
+  std::string s = named ? w->namespace_name + "/" + w->pod : "pod " + id->pod_uid;
+  if (named && !context.runtime && !w->container.empty()) {
+    return s + "/" + w->container;
+  }
+  if (!id->container_id.empty()) {
+    s += context.runtime ? " conmon " : " container ";
+    s += std::string_view(id->container_id).substr(0, kShortIdLength);
+  }
+  return s;
 }
 
-// The cgroup and, for a kubelet path, its pod and container.
-void leaf_fields(Json& j, std::string_view cgroup) {
+// The same with the rule that decided it: "db-1/postgres-0/postgres (rule databases)".
+std::string display_ruled(std::string_view cgroup, const core::LeafContext& context) {
+  std::string s = display(cgroup, context);
+  if (context.rule) {
+    s += " (rule " + context.rule->name + ")";
+  }
+  return s;
+}
+
+// The cgroup, what the kubelet's layout and names say of it (empty where unknown), and its rule.
+void leaf_fields(Json& j, std::string_view cgroup, const core::LeafContext& context) {
   j["cgroup"] = cgroup;
   const auto id = k8s::parse_pod_identity(cgroup);
+  const core::Workload* w = context.workload.get();
+  j["namespace"] = w ? w->namespace_name : "";
+  j["pod"] = w ? w->pod : "";
+  j["container"] = w && !context.runtime ? w->container : "";
   j["pod_uid"] = id ? id->pod_uid : "";
   j["container_id"] = id ? id->container_id : "";
+  j["rule"] = context.rule ? context.rule->name : "";
 }
 
 std::string threshold_text(const core::Threshold& t) {
@@ -113,6 +146,48 @@ std::string SignalReceived::text() const {
   return std::string("received ") + strsignal(signal);
 }
 
+std::string PolicyLoaded::text() const {
+  std::string s = std::string(reload ? "reloaded" : "read") + " policy " + std::string(file) +
+                  ": " + std::to_string(rules.size()) + (rules.size() == 1 ? " rule" : " rules");
+  const char* sep = " (";
+  for (const auto& rule : rules.all()) {
+    s += sep + rule->name;
+    sep = ", ";
+  }
+  return rules.size() > 0 ? s + ")" : s;
+}
+
+void PolicyLoaded::fields(Json& j) const {
+  j["file"] = file;
+  j["reload"] = reload;
+  Json names = Json::array();
+  for (const auto& rule : rules.all()) {
+    names.push_back(rule->name);
+  }
+  j["rules"] = std::move(names);
+}
+
+std::string PolicyReloadFailed::text() const {
+  return "failed to reload the policy: " + std::string(error) + "; keeping the " +
+         std::to_string(rules_kept) + (rules_kept == 1 ? " rule" : " rules") + " read before";
+}
+
+void PolicyReloadFailed::fields(Json& j) const {
+  j["file"] = file;
+  j["error"] = error;
+  j["rules_kept"] = rules_kept;
+}
+
+std::string PolicyUnwatched::text() const {
+  return "failed to watch " + std::string(dir) + " for changes of the policy: " + std::string(why) +
+         "; reload it with SIGHUP";
+}
+
+void PolicyUnwatched::fields(Json& j) const {
+  j["dir"] = dir;
+  j["error"] = why;
+}
+
 std::string ScanFirst::text() const {
   return "watching " + std::to_string(leaves) + " leaf cgroups under " + std::string(parent);
 }
@@ -123,6 +198,9 @@ std::string CgroupFound::text() const {
 
 std::string CgroupAppeared::text() const {
   std::string s = "cgroup " + std::string(leaf.name) + " appeared";
+  if (std::string shown = display(leaf.name, leaf.context); shown != leaf.name) {
+    s += " as " + shown;
+  }
   if (leaf.stats) {
     s += " (cache " + format_bytes(leaf.stats->cache_bytes) + ", limit " +
          limit_text(leaf.stats->limit_bytes) + ")";
@@ -131,7 +209,7 @@ std::string CgroupAppeared::text() const {
 }
 
 void CgroupAppeared::fields(Json& j) const {
-  leaf_fields(j, leaf.name);
+  leaf_fields(j, leaf.name, leaf.context);
 }
 
 std::string CgroupVanished::text() const {
@@ -152,23 +230,23 @@ std::string CgroupRecovered::text() const {
 }
 
 std::string Decision::text() const {
-  return display(leaf.name) + ": " + core::to_string(reason) + " (cache " +
+  return display_ruled(leaf.name, leaf.context) + ": " + core::to_string(reason) + " (cache " +
          format_bytes(leaf.stats ? leaf.stats->cache_bytes : 0) + ")";
 }
 
 void Decision::fields(Json& j) const {
-  j["cgroup"] = leaf.name;
+  leaf_fields(j, leaf.name, leaf.context);
   j["reason"] = core::to_string(reason);
 }
 
 std::string DecisionBackoff::text() const {
   const core::MemoryStats stats = leaf.stats.value_or(core::MemoryStats{});
-  return display(leaf.name) + ": backoff (cache " + format_bytes(stats.cache_bytes) + ", shmem " +
-         format_bytes(stats.shmem_bytes) + ")";
+  return display_ruled(leaf.name, leaf.context) + ": backoff (cache " +
+         format_bytes(stats.cache_bytes) + ", shmem " + format_bytes(stats.shmem_bytes) + ")";
 }
 
 void DecisionBackoff::fields(Json& j) const {
-  j["cgroup"] = leaf.name;
+  leaf_fields(j, leaf.name, leaf.context);
   j["reason"] = core::to_string(core::Reason::kBackoff);
 }
 
@@ -185,7 +263,7 @@ std::string ReclaimPlan::over() const {
 
 void ReclaimPlan::fields(Json& j) const {
   const core::MemoryStats stats = leaf.stats.value_or(core::MemoryStats{});
-  leaf_fields(j, leaf.name);
+  leaf_fields(j, leaf.name, leaf.context);
   j["cache_bytes"] = stats.cache_bytes;
   j["shmem_bytes"] = stats.shmem_bytes;
   j["threshold_bytes"] = threshold_bytes;
@@ -194,17 +272,18 @@ void ReclaimPlan::fields(Json& j) const {
 }
 
 std::string ReclaimStart::text() const {
-  return "reclaiming " + display(plan.leaf.name) + ": " + plan.over();
+  return "reclaiming " + display_ruled(plan.leaf.name, plan.leaf.context) + ": " + plan.over();
 }
 
 std::string ReclaimSkipped::text() const {
-  return "would reclaim " + display(plan.leaf.name) + ": " + plan.over();
+  return "would reclaim " + display_ruled(plan.leaf.name, plan.leaf.context) + ": " + plan.over();
 }
 
 std::string Reclaimed::text() const {
   const core::ReclaimOutcome& o = outcome;
-  std::string s = "reclaimed " + display(o.name) + ": cache " + format_bytes(o.cache_before_bytes) +
-                  " -> " + (o.cache_after_bytes ? format_bytes(*o.cache_after_bytes) : "unknown") +
+  std::string s = "reclaimed " + display_ruled(o.name, o.context) + ": cache " +
+                  format_bytes(o.cache_before_bytes) + " -> " +
+                  (o.cache_after_bytes ? format_bytes(*o.cache_after_bytes) : "unknown") +
                   ", freed " + format_bytes(o.freed_bytes()) + " in " + format_duration(o.took);
   if (o.result == core::ReclaimResult::kPartial) {
     s += " (less than the " + format_bytes(o.target_bytes) + " asked)";
@@ -214,7 +293,7 @@ std::string Reclaimed::text() const {
 
 void Reclaimed::fields(Json& j) const {
   const core::ReclaimOutcome& o = outcome;
-  leaf_fields(j, o.name);
+  leaf_fields(j, o.name, o.context);
   j["result"] = core::to_string(o.result);
   j["cache_bytes"] = o.cache_before_bytes;
   j["cache_after_bytes"] = optional_json(o.cache_after_bytes);
@@ -224,29 +303,33 @@ void Reclaimed::fields(Json& j) const {
 }
 
 std::string ReclaimFailed::text() const {
-  return outcome.error + ", trying again after the cooldown";
+  std::string s = outcome.error + ", trying again after the cooldown";
+  if (outcome.context.rule) {
+    s += " (rule " + outcome.context.rule->name + ")";
+  }
+  return s;
 }
 
 void ReclaimFailed::fields(Json& j) const {
-  leaf_fields(j, outcome.name);
+  leaf_fields(j, outcome.name, outcome.context);
   j["error"] = outcome.error;
   j["duration_seconds"] = seconds(outcome.took);
 }
 
 std::string ReclaimVanished::text() const {
-  return "cgroup " + std::string(cgroup) + " disappeared during its reclaim";
+  return "cgroup " + outcome.name + " disappeared during its reclaim";
 }
 
 std::string ReclaimInterrupted::text() const {
-  return "reclaim of " + display(cgroup) + " interrupted";
+  return "reclaim of " + display(outcome.name, outcome.context) + " interrupted";
 }
 
 std::string ReclaimBackoff::text() const {
   const core::ReclaimOutcome& o = outcome;
   const std::string shmem = o.shmem_after_bytes ? format_bytes(*o.shmem_after_bytes) : "unknown";
-  return "reclaim of " + display(o.name) + " freed only " + format_bytes(o.freed_bytes()) + " of " +
-         format_bytes(o.target_bytes) + " (cache " + format_bytes(o.cache_after_bytes.value_or(0)) +
-         " left, of which shmem " + shmem +
+  return "reclaim of " + display(o.name, o.context) + " freed only " +
+         format_bytes(o.freed_bytes()) + " of " + format_bytes(o.target_bytes) + " (cache " +
+         format_bytes(o.cache_after_bytes.value_or(0)) + " left, of which shmem " + shmem +
          "): its cache is probably shmem/tmpfs, which reclaim cannot free without swap; backing "
          "off, next reclaim in " +
          format_duration(change.wait) + " at the earliest, doubling up to " +
@@ -256,7 +339,7 @@ std::string ReclaimBackoff::text() const {
 
 void ReclaimBackoff::fields(Json& j) const {
   const core::ReclaimOutcome& o = outcome;
-  leaf_fields(j, o.name);
+  leaf_fields(j, o.name, o.context);
   j["freed_bytes"] = o.freed_bytes();
   j["target_bytes"] = o.target_bytes;
   j["cache_after_bytes"] = optional_json(o.cache_after_bytes);
@@ -268,25 +351,26 @@ void ReclaimBackoff::fields(Json& j) const {
 std::string ReclaimBackoffLonger::text() const {
   const core::ReclaimOutcome& o = outcome;
   const std::string shmem = o.shmem_after_bytes ? format_bytes(*o.shmem_after_bytes) : "unknown";
-  return "reclaim of " + display(o.name) + " freed only " + format_bytes(o.freed_bytes()) +
-         " again (shmem " + shmem + "); next reclaim in " + format_duration(change.wait) +
-         " at the earliest";
+  return "reclaim of " + display(o.name, o.context) + " freed only " +
+         format_bytes(o.freed_bytes()) + " again (shmem " + shmem + "); next reclaim in " +
+         format_duration(change.wait) + " at the earliest";
 }
 
 void ReclaimBackoffLonger::fields(Json& j) const {
-  j["cgroup"] = outcome.name;
+  leaf_fields(j, outcome.name, outcome.context);
   j["freed_bytes"] = outcome.freed_bytes();
   j["futile_streak"] = change.futile_streak;
   j["backoff_seconds"] = seconds(change.wait);
 }
 
 std::string ReclaimBackoffEnded::text() const {
-  return "reclaim of " + display(outcome.name) + " freed " + format_bytes(outcome.freed_bytes()) +
-         " again; back to the cooldown of " + format_duration(change.wait);
+  return "reclaim of " + display(outcome.name, outcome.context) + " freed " +
+         format_bytes(outcome.freed_bytes()) + " again; back to the cooldown of " +
+         format_duration(change.wait);
 }
 
 void ReclaimBackoffEnded::fields(Json& j) const {
-  j["cgroup"] = outcome.name;
+  leaf_fields(j, outcome.name, outcome.context);
   j["freed_bytes"] = outcome.freed_bytes();
 }
 
@@ -312,6 +396,14 @@ void NotifyLevel::fields(Json& j) const {
   j["usage_bytes"] = usage_bytes;
   j["cache_bytes"] = cache_bytes;
   j["level_bytes"] = level_bytes;
+}
+
+void ReclaimVanished::fields(Json& j) const {
+  leaf_fields(j, outcome.name, outcome.context);
+}
+
+void ReclaimInterrupted::fields(Json& j) const {
+  leaf_fields(j, outcome.name, outcome.context);
 }
 
 }  // namespace cgmm::obs

@@ -9,6 +9,7 @@
 #include "core/decide.h"
 #include "core/leaf_sample.h"
 #include "core/reclaim_outcome.h"
+#include "core/rules.h"
 #include "core/tracker.h"
 #include "core/units.h"
 #include "obs/log.h"
@@ -129,6 +130,55 @@ struct FatalError {
   void fields(Json& j) const { j["exit_code"] = exit_code; }
 };
 
+// The policy file was read: at start, or again (`reload`) after a change or SIGHUP.
+struct PolicyLoaded {
+  static constexpr Level kLevel = Level::info;
+  static constexpr const char* kName = "policy_loaded";
+  std::string_view file;
+  const core::Rules& rules;
+  bool reload;
+  std::string text() const;
+  void fields(Json& j) const;
+};
+
+// A changed policy file could not be used: the rules read before stay in force.
+struct PolicyReloadFailed {
+  static constexpr Level kLevel = Level::err;
+  static constexpr const char* kName = "policy_reload_failed";
+  std::string_view file;
+  std::string_view error;
+  size_t rules_kept;
+  std::string text() const;
+  void fields(Json& j) const;
+};
+
+// Once at start: changes to the policy file will not be seen (SIGHUP still reloads it).
+struct PolicyUnwatched {
+  static constexpr Level kLevel = Level::warn;
+  static constexpr const char* kName = "policy_unwatched";
+  std::string_view dir;
+  std::string_view why;
+  std::string text() const;
+  void fields(Json& j) const;
+};
+
+// SIGHUP without --policy: nothing to reload.
+struct NothingToReload {
+  static constexpr Level kLevel = Level::info;
+  static constexpr const char* kName = "reload_ignored";
+  std::string text() const { return "no --policy given: nothing to reload"; }
+  void fields(Json&) const {}
+};
+
+// Once at start, per kubelet log tree that cannot be read: leaves go without those names.
+struct NamesUnavailable {
+  static constexpr Level kLevel = Level::info;
+  static constexpr const char* kName = "names_unavailable";
+  std::string_view message;
+  std::string text() const { return std::string(message); }
+  void fields(Json&) const {}
+};
+
 struct ScanFirst {
   static constexpr Level kLevel = Level::info;
   static constexpr const char* kName = "scan_first";
@@ -242,17 +292,17 @@ struct ReclaimFailed {
 struct ReclaimVanished {
   static constexpr Level kLevel = Level::debug;
   static constexpr const char* kName = "reclaim_vanished";
-  std::string_view cgroup;
+  const core::ReclaimOutcome& outcome;
   std::string text() const;
-  void fields(Json& j) const { j["cgroup"] = cgroup; }
+  void fields(Json& j) const;
 };
 
 struct ReclaimInterrupted {
   static constexpr Level kLevel = Level::info;
   static constexpr const char* kName = "reclaim_interrupted";
-  std::string_view cgroup;
+  const core::ReclaimOutcome& outcome;
   std::string text() const;
-  void fields(Json& j) const { j["cgroup"] = cgroup; }
+  void fields(Json& j) const;
 };
 
 // The first futile reclaim of a streak.

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/rules.h"
+
 namespace cgmm::obs {
 namespace {
 
@@ -44,6 +46,12 @@ constexpr Family kLeafThreshold = {"cgmm_leaf_threshold_bytes", "gauge",
 constexpr Family kLeafLastReclaim = {
     "cgmm_leaf_last_reclaim_timestamp_seconds", "gauge",
     "When the last reclaim of the leaf finished, in seconds since the Unix epoch."};
+constexpr Family kPolicyReloadOk = {
+    "cgmm_policy_last_reload_successful", "gauge",
+    "Whether the last read of the policy file succeeded (1) or failed (0)."};
+constexpr Family kPolicyReloadTime = {
+    "cgmm_policy_last_reload_success_timestamp_seconds", "gauge",
+    "When the policy file was last read successfully, in seconds since the Unix epoch."};
 constexpr Family kBuildInfo = {"cgmm_build_info", "gauge",
                                "Build of the running daemon; the value is always 1."};
 
@@ -180,10 +188,16 @@ Metrics::Metrics(std::string_view version, LeafLabeler labeler)
       scan_duration_(kScanBuckets),
       reclaim_duration_(kReclaimBuckets) {}
 
-std::string Metrics::label_text(std::string_view cgroup) const {
+std::string Metrics::label_text(std::string_view cgroup, const LeafRow& row) const {
   const LeafLabels l = labeler_ ? labeler_(cgroup) : LeafLabels{std::string(cgroup), {}, {}, {}};
-  std::string text = label("cgroup", l.cgroup) + ',' + label("pod_uid", l.pod_uid) + ',' +
-                     label("container_id", l.container_id) + ',' + label("qos", l.qos);
+  const core::Workload* w = row.context.workload.get();
+  const bool container_named = w != nullptr && !row.context.runtime;
+  std::string text =
+      label("cgroup", l.cgroup) + ',' + label("namespace", w ? w->namespace_name : "") + ',' +
+      label("pod", w ? w->pod : "") + ',' +
+      label("container", container_named ? w->container : "") + ',' + label("pod_uid", l.pod_uid) +
+      ',' + label("container_id", l.container_id) + ',' + label("qos", l.qos) + ',' +
+      label("rule", row.context.rule ? row.context.rule->name : "");
   return text;
 }
 
@@ -205,6 +219,7 @@ void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const L
     }
     row.inode = leaf.inode;
     row.scan = scan;
+    row.context = leaf.context ? *leaf.context : core::LeafContext{};
     if (leaf.cache_bytes) {
       row.cache_bytes = leaf.cache_bytes;
       row.limit_bytes = leaf.limit_bytes;
@@ -229,6 +244,16 @@ void Metrics::record_reclaim(const core::ReclaimOutcome& outcome,
   if (outcome.cache_after_bytes) {
     it->second.cache_bytes = outcome.cache_after_bytes;
   }
+}
+
+void Metrics::record_policy_load(bool ok, std::chrono::system_clock::time_point at) {
+  const std::lock_guard lock(mutex_);
+  PolicyLoad load = policy_.value_or(PolicyLoad{false, std::nullopt});
+  load.ok = ok;
+  if (ok) {
+    load.success_seconds = std::chrono::duration<double>(at.time_since_epoch()).count();
+  }
+  policy_ = load;
 }
 
 void Metrics::record_error(std::string_view kind) {
@@ -272,7 +297,7 @@ std::string Metrics::render() const {
   const std::lock_guard lock(mutex_);
   labels.reserve(rows_.size());
   for (const auto& [name, row] : rows_) {
-    labels.push_back(label_text(name));
+    labels.push_back(label_text(name, row));
   }
   append_header(out, kScans);
   append_sample(out, kScans.name, "", static_cast<double>(scans_));
@@ -288,6 +313,14 @@ std::string Metrics::render() const {
   leaf_gauges(kLeafLimit, [](const LeafRow& r) { return as_double(r.limit_bytes); });
   leaf_gauges(kLeafThreshold, [](const LeafRow& r) { return as_double(r.threshold_bytes); });
   leaf_gauges(kLeafLastReclaim, [](const LeafRow& r) { return r.last_reclaim_seconds; });
+  if (policy_) {
+    append_header(out, kPolicyReloadOk);
+    append_sample(out, kPolicyReloadOk.name, "", policy_->ok ? 1 : 0);
+    if (policy_->success_seconds) {
+      append_header(out, kPolicyReloadTime);
+      append_sample(out, kPolicyReloadTime.name, "", *policy_->success_seconds);
+    }
+  }
   append_header(out, kBuildInfo);
   append_sample(out, kBuildInfo.name, label("version", version_), 1);
   return out;

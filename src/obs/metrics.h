@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/leaf_sample.h"
 #include "core/reclaim_outcome.h"
 
 // The daemon's metrics (prefix cgmm_) and their Prometheus text exposition, format 0.0.4.
@@ -29,7 +30,9 @@ std::string escape_help(std::string_view help);
 inline constexpr std::string_view kExpositionContentType =
     "text/plain; version=0.0.4; charset=utf-8";
 
-// Labels of the per-leaf series. pod_uid, container_id and qos are empty outside Kubernetes.
+// Labels of the per-leaf series that its cgroup path gives. pod_uid, container_id and qos are
+// empty outside Kubernetes. The series also carry `namespace`, `pod`, `container` (the node's
+// names, empty where unknown) and `rule` (the policy rule that decides the leaf, empty for none).
 struct LeafLabels {
   std::string cgroup;
   std::string pod_uid;
@@ -49,6 +52,7 @@ struct LeafGauges {
   std::optional<std::uint64_t> cache_bytes;      // none: its memory.stat could not be read
   std::optional<std::uint64_t> limit_bytes;      // none: no limit (or not read)
   std::optional<std::uint64_t> threshold_bytes;  // none: a percentage of no limit (or not read)
+  const core::LeafContext* context = nullptr;    // its names and rule; null: neither
 };
 
 // Everything /metrics shows, as plain values under one lock: scans publish what they saw,
@@ -72,6 +76,10 @@ class Metrics {
   void record_reclaim(const core::ReclaimOutcome& outcome,
                       std::chrono::system_clock::time_point at);
 
+  // The policy file was read, at start or again, at `at`: its two gauges, which a daemon without
+  // a policy does not show.
+  void record_policy_load(bool ok, std::chrono::system_clock::time_point at);
+
   // An error the daemon carried on after; `kind` is a short fixed word ("read_stats").
   void record_error(std::string_view kind);
 
@@ -93,6 +101,7 @@ class Metrics {
 
   struct LeafRow {
     std::uint64_t inode = 0;
+    core::LeafContext context;
     std::uint32_t scan = 0;  // the publish_scan that last saw the leaf
     std::optional<std::uint64_t> cache_bytes;
     std::optional<std::uint64_t> limit_bytes;
@@ -100,7 +109,12 @@ class Metrics {
     std::optional<double> last_reclaim_seconds;  // since the Unix epoch
   };
 
-  std::string label_text(std::string_view cgroup) const;
+  std::string label_text(std::string_view cgroup, const LeafRow& row) const;
+
+  struct PolicyLoad {
+    bool ok = false;
+    std::optional<double> success_seconds;  // since the Unix epoch
+  };
 
   const std::string version_;
   const LeafLabeler labeler_;
@@ -113,6 +127,7 @@ class Metrics {
   Histogram reclaim_duration_;
   std::map<std::string, std::uint64_t, std::less<>> errors_;  // by kind
   std::map<std::string, LeafRow, std::less<>> rows_;          // by cgroup
+  std::optional<PolicyLoad> policy_;                          // none without --policy
 };
 
 }  // namespace cgmm::obs

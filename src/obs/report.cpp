@@ -1,7 +1,6 @@
 #include "obs/report.h"
 
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -39,50 +38,83 @@ std::string action_text(const ReportRow& row, bool dry_run) {
 }  // namespace
 
 void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_run) {
-  constexpr size_t kColumns = 6;
-  using Line = std::array<std::string, kColumns>;
-  std::vector<Line> lines;
-  lines.push_back({"NAME", "CACHE", "LIMIT", "THRESHOLD", "CACHE/LIMIT", "ACTION"});
+  const bool names = std::any_of(rows.begin(), rows.end(), [](const ReportRow& r) {
+    return !r.namespace_name.empty() || !r.pod.empty() || !r.container.empty();
+  });
+  const bool rules =
+      std::any_of(rows.begin(), rows.end(), [](const ReportRow& r) { return !r.rule.empty(); });
+  using Line = std::vector<std::string>;
+  // Which columns hold numbers, right-aligned; the rest are left-aligned.
+  std::vector<bool> numeric;
+  Line header;
+  const auto column = [&](const char* title, bool number) {
+    header.emplace_back(title);
+    numeric.push_back(number);
+  };
+  if (names) {
+    column("NAMESPACE", false);
+    column("POD", false);
+    column("CONTAINER", false);
+  }
+  column("NAME", false);
+  column("CACHE", true);
+  column("LIMIT", true);
+  column("THRESHOLD", true);
+  column("CACHE/LIMIT", true);
+  if (rules) {
+    column("RULE", false);
+  }
+  column("ACTION", false);
+
+  const auto or_dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  std::vector<Line> lines{header};
   for (const ReportRow& row : rows) {
     Line l;
-    l[0] = row.display.empty() ? row.name : row.display;
+    if (names) {
+      l.push_back(or_dash(row.namespace_name));
+      l.push_back(or_dash(row.pod));
+      l.push_back(or_dash(row.container));
+    }
+    l.push_back(row.display.empty() ? row.name : row.display);
     if (row.stats) {
       const core::MemoryStats& s = *row.stats;
-      l[1] = format_bytes(s.cache_bytes);
-      l[2] = s.limit_bytes ? format_bytes(*s.limit_bytes) : "none";
-      l[3] = row.decision.threshold_bytes ? format_bytes(*row.decision.threshold_bytes) : "-";
+      l.push_back(format_bytes(s.cache_bytes));
+      l.push_back(s.limit_bytes ? format_bytes(*s.limit_bytes) : "none");
+      l.push_back(row.decision.threshold_bytes ? format_bytes(*row.decision.threshold_bytes) : "-");
       if (s.limit_bytes && *s.limit_bytes > 0) {
         char pct[16];
         std::snprintf(
             pct, sizeof pct, "%.1f%%",
             100.0 * static_cast<double>(s.cache_bytes) / static_cast<double>(*s.limit_bytes));
-        l[4] = pct;
+        l.emplace_back(pct);
       } else {
-        l[4] = "-";
+        l.emplace_back("-");
       }
     } else {
-      l[1] = l[2] = l[3] = l[4] = "-";
+      l.insert(l.end(), 4, "-");
     }
-    l[5] = action_text(row, dry_run);
+    if (rules) {
+      l.push_back(or_dash(row.rule));
+    }
+    l.push_back(action_text(row, dry_run));
     lines.push_back(std::move(l));
   }
 
-  std::array<size_t, kColumns> width{};
+  const size_t columns = header.size();
+  std::vector<size_t> width(columns, 0);
   for (const Line& l : lines) {
-    for (size_t c = 0; c < kColumns; ++c) {
+    for (size_t c = 0; c < columns; ++c) {
       width[c] = std::max(width[c], l[c].size());
     }
   }
   for (const Line& l : lines) {
     std::string text;
-    for (size_t c = 0; c < kColumns; ++c) {
-      // Names and actions are left-aligned; numbers are right-aligned.
-      bool numeric = c > 0 && c + 1 < kColumns;
+    for (size_t c = 0; c < columns; ++c) {
       std::string pad(width[c] - l[c].size(), ' ');
       if (c > 0) {
         text += "  ";
       }
-      text += numeric ? pad + l[c] : (c + 1 < kColumns ? l[c] + pad : l[c]);
+      text += numeric[c] ? pad + l[c] : (c + 1 < columns ? l[c] + pad : l[c]);
     }
     out << text << '\n';
   }
@@ -100,9 +132,13 @@ void print_json(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_
   for (const ReportRow& row : rows) {
     ordered_json j;
     j["cgroup"] = row.name;
+    j["namespace"] = row.namespace_name;
+    j["pod"] = row.pod;
+    j["container"] = row.container;
     j["pod_uid"] = row.pod_uid;
     j["container_id"] = row.container_id;
     j["qos"] = row.qos;
+    j["rule"] = row.rule;
     if (row.stats) {
       j["cache_bytes"] = row.stats->cache_bytes;
       j["shmem_bytes"] = row.stats->shmem_bytes;

@@ -26,8 +26,8 @@ LeafLabels labels_of(std::string_view cgroup) {
 }
 
 constexpr auto kPodLabels =
-    R"({cgroup="/kubepods/burstable/podabc/0123",pod_uid="abc",container_id="0123",qos="burstable"})";
-constexpr auto kPlainLabels = R"({cgroup="/batch/job-7",pod_uid="",container_id="",qos=""})";
+    R"({cgroup="/kubepods/burstable/podabc/0123",namespace="",pod="",container="",pod_uid="abc",container_id="0123",qos="burstable",rule=""})";
+constexpr auto kPlainLabels = R"({cgroup="/batch/job-7",namespace="",pod="",container="",pod_uid="",container_id="",qos="",rule=""})";
 
 std::string line(std::string_view family, std::string_view labels, std::string_view value) {
   return std::string(family) + std::string(labels) + " " + std::string(value) + "\n";
@@ -52,7 +52,7 @@ void scan(Metrics& metrics, std::vector<LeafGauges> leaves) {
 
 TEST(MetricsLeaf, GaugesCarryTheLabelsOfTheLabeler) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_cache_bytes Page cache charged to the leaf "
                               "cgroup.\n# TYPE cgmm_leaf_cache_bytes gauge\n" +
@@ -68,11 +68,11 @@ TEST(MetricsLeaf, GaugesCarryTheLabelsOfTheLabeler) {
 
 TEST(MetricsLeaf, WithoutALabelerOnlyTheCgroupLabelIsSet) {
   Metrics metrics("dev");
-  scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}, nullptr}});
   EXPECT_THAT(metrics.render(),
               HasSubstr(line("cgmm_leaf_cache_bytes",
-                             R"({cgroup="/kubepods/burstable/podabc/0123",pod_uid="",)"
-                             R"(container_id="",qos=""})",
+                             R"({cgroup="/kubepods/burstable/podabc/0123",namespace="",pod="",container="",pod_uid="",)"
+                             R"(container_id="",qos="",rule=""})",
                              "100")));
 }
 
@@ -84,8 +84,8 @@ TEST(MetricsLeaf, LabelsAreDerivedAtEachScrapeNotAtEachScan) {
     return labels_of(cgroup);
   });
   for (int i = 0; i < 3; ++i) {
-    scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}}, {kPlainLeaf.cgroup, 2, 5, {}, {}}});
-    scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}}, {kPlainLeaf.cgroup, 2, 5, {}, {}}});
+    scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, 5, {}, {}, nullptr}});
+    scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, 5, {}, {}, nullptr}});
     (void)metrics.render();
     metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
   }
@@ -94,8 +94,8 @@ TEST(MetricsLeaf, LabelsAreDerivedAtEachScrapeNotAtEachScan) {
 
 TEST(MetricsLeaf, ALeafWithoutLimitOrThresholdHasNoSuchSeries) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPlainLeaf.cgroup, 2, 100, 1000, 500}});
-  scan(metrics, {{kPlainLeaf.cgroup, 2, 100, std::nullopt, std::nullopt}});
+  scan(metrics, {{kPlainLeaf.cgroup, 2, 100, 1000, 500, nullptr}});
+  scan(metrics, {{kPlainLeaf.cgroup, 2, 100, std::nullopt, std::nullopt, nullptr}});
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPlainLabels, "100")));
   EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_limit_bytes")));
@@ -106,9 +106,9 @@ TEST(MetricsLeaf, ALeafWithoutLimitOrThresholdHasNoSuchSeries) {
 // last reading and its last reclaim; a leaf never read has no gauges.
 TEST(MetricsLeaf, AnUnreadLeafIsCountedAndKeepsItsLastReadingAndReclaim) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
   metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
-  scan(metrics, {{kPodLeaf.cgroup, 1, {}, {}, {}}, {kPlainLeaf.cgroup, 2, {}, {}, {}}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, {}, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, {}, {}, {}, nullptr}});
   auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr("cgmm_leaves 2\n"));
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
@@ -116,17 +116,17 @@ TEST(MetricsLeaf, AnUnreadLeafIsCountedAndKeepsItsLastReadingAndReclaim) {
   EXPECT_THAT(text, Not(HasSubstr(kPlainLeaf.cgroup)));
   EXPECT_THAT(
       text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
-  scan(metrics, {{kPodLeaf.cgroup, 1, 7, 1000, 500}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 7, 1000, 500, nullptr}});
   EXPECT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "7")));
 }
 
 TEST(MetricsLeaf, VanishedLeavesLoseEverySeriesAndTheRestKeepTheirLastReclaim) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 1, 1, 2, 3}, {kPlainLeaf.cgroup, 2, 1, 2, 3}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 1, 2, 3, nullptr}, {kPlainLeaf.cgroup, 2, 1, 2, 3, nullptr}});
   metrics.record_reclaim(reclaim(kPlainLeaf.cgroup, 2, 0), kAt);
   metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt + 1s);
 
-  scan(metrics, {{kPodLeaf.cgroup, 1, 4, 2, 3}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 4, 2, 3, nullptr}});
   auto text = metrics.render();
   EXPECT_THAT(text, Not(HasSubstr(kPlainLeaf.cgroup)));
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "4")));
@@ -143,14 +143,14 @@ TEST(MetricsLeaf, VanishedLeavesLoseEverySeriesAndTheRestKeepTheirLastReclaim) {
 // A cgroup removed and created again under its name between two scans is another cgroup.
 TEST(MetricsLeaf, ACgroupCreatedAgainUnderItsNameStartsAfresh) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
   metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
-  scan(metrics, {{kPodLeaf.cgroup, 9, 3, 1000, 500}});
+  scan(metrics, {{kPodLeaf.cgroup, 9, 3, 1000, 500, nullptr}});
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "3")));
   EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
   // One that cannot be read shows nothing of the one before it.
-  scan(metrics, {{kPodLeaf.cgroup, 10, {}, {}, {}}});
+  scan(metrics, {{kPodLeaf.cgroup, 10, {}, {}, {}, nullptr}});
   EXPECT_THAT(metrics.render(), Not(HasSubstr("cgmm_leaf_")));
 }
 
@@ -158,8 +158,8 @@ TEST(MetricsLeaf, ACgroupCreatedAgainUnderItsNameStartsAfresh) {
 // scan, 150 MiB while memory.stat said 0.
 TEST(MetricsLeaf, AFinishedReclaimSetsItsLeafsCacheAtOnce) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, 200 * kMiB, 50 * kMiB},
-                 {kPlainLeaf.cgroup, 2, 9, {}, {}}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, 200 * kMiB, 50 * kMiB, nullptr},
+                 {kPlainLeaf.cgroup, 2, 9, {}, {}, nullptr}});
   ASSERT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
 
   metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
@@ -173,13 +173,13 @@ TEST(MetricsLeaf, AFinishedReclaimSetsItsLeafsCacheAtOnce) {
   EXPECT_THAT(text, HasSubstr("cgmm_reclaimed_bytes_total 157286400\n"));
 
   // The next scan's reading wins again.
-  scan(metrics, {{kPodLeaf.cgroup, 1, 2 * kMiB, 200 * kMiB, 50 * kMiB}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 2 * kMiB, 200 * kMiB, 50 * kMiB, nullptr}});
   EXPECT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "2097152")));
 }
 
 TEST(MetricsLeaf, AReclaimThatCouldNotReadTheCacheAfterLeavesTheGauge) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}, nullptr}});
   metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, std::nullopt), kAt);
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
@@ -189,8 +189,8 @@ TEST(MetricsLeaf, AReclaimThatCouldNotReadTheCacheAfterLeavesTheGauge) {
 
 TEST(MetricsLeaf, AReclaimOfAVanishedLeafBringsNoSeriesBack) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}}, {kPlainLeaf.cgroup, 2, 9, {}, {}}});
-  scan(metrics, {{kPlainLeaf.cgroup, 2, 9, {}, {}}});
+  scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, 9, {}, {}, nullptr}});
+  scan(metrics, {{kPlainLeaf.cgroup, 2, 9, {}, {}, nullptr}});
   metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
   metrics.record_reclaim(reclaim("/never/seen", 5, 0), kAt);
   const auto text = metrics.render();
@@ -203,7 +203,7 @@ TEST(MetricsLeaf, AReclaimOfAVanishedLeafBringsNoSeriesBack) {
 // A reclaim that outlived its cgroup, which was created again under the same name meanwhile.
 TEST(MetricsLeaf, ALateReclaimOfAnOldIncarnationLeavesTheNewOneAlone) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{kPodLeaf.cgroup, 9, 40 * kMiB, {}, {}}});
+  scan(metrics, {{kPodLeaf.cgroup, 9, 40 * kMiB, {}, {}, nullptr}});
   metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "41943040")));
@@ -212,15 +212,15 @@ TEST(MetricsLeaf, ALateReclaimOfAnOldIncarnationLeavesTheNewOneAlone) {
 
 TEST(MetricsLeaf, SeriesAreSortedByCgroupAndTheirLabelsEscaped) {
   Metrics metrics("dev", labels_of);
-  scan(metrics, {{"/b", 1, 2048, {}, {}}, {"/a\"q\\\n", 2, 1, {}, {}}, {"/a", 3, 0, {}, {}}});
+  scan(metrics, {{"/b", 1, 2048, {}, {}, nullptr}, {"/a\"q\\\n", 2, 1, {}, {}}, {"/a", 3, 0, {}, {}, nullptr}});
   EXPECT_THAT(metrics.render(),
               HasSubstr("# TYPE cgmm_leaf_cache_bytes gauge\n"
-                        "cgmm_leaf_cache_bytes{cgroup=\"/a\",pod_uid=\"\",container_id=\"\","
-                        "qos=\"\"} 0\n"
-                        "cgmm_leaf_cache_bytes{cgroup=\"/a\\\"q\\\\\\n\",pod_uid=\"\",container_id="
-                        "\"\",qos=\"\"} 1\n"
-                        "cgmm_leaf_cache_bytes{cgroup=\"/b\",pod_uid=\"\",container_id=\"\","
-                        "qos=\"\"} 2048\n"));
+                        "cgmm_leaf_cache_bytes{cgroup=\"/a\",namespace=\"\",pod=\"\",container=\"\",pod_uid=\"\",container_id=\"\","
+                        "qos=\"\",rule=\"\"} 0\n"
+                        "cgmm_leaf_cache_bytes{cgroup=\"/a\\\"q\\\\\\n\",namespace=\"\",pod=\"\",container=\"\",pod_uid=\"\",container_id="
+                        "\"\",qos=\"\",rule=\"\"} 1\n"
+                        "cgmm_leaf_cache_bytes{cgroup=\"/b\",namespace=\"\",pod=\"\",container=\"\",pod_uid=\"\",container_id=\"\","
+                        "qos=\"\",rule=\"\"} 2048\n"));
 }
 
 // Thousands of leaves, most of them gone again in two waves and some back as new cgroups, each
@@ -235,10 +235,10 @@ TEST(MetricsLeaf, ManyLeavesComeAndGoEachWithItsOwnValues) {
   const auto leaf = [&](int i) -> const std::string& { return names[static_cast<size_t>(i)]; };
   const auto sample = [&](int i) {
     return "cgmm_leaf_cache_bytes{cgroup=\"" + leaf(i) +
-           "\",pod_uid=\"\",container_id=\"\",qos=\"\"} " + std::to_string(i) + "\n";
+           "\",namespace=\"\",pod=\"\",container=\"\",pod_uid=\"\",container_id=\"\",qos=\"\",rule=\"\"} " + std::to_string(i) + "\n";
   };
   const auto gauges = [&](int i, std::uint64_t inode) {
-    return LeafGauges{leaf(i), inode, static_cast<std::uint64_t>(i), {}, {}};
+    return LeafGauges{leaf(i), inode, static_cast<std::uint64_t>(i), {}, {}, nullptr};
   };
   std::vector<LeafGauges> all;
   all.reserve(kLeaves);

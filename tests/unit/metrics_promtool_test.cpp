@@ -101,9 +101,9 @@ std::string populated_exposition() {
   Metrics metrics("0.1.0", [&](std::string_view cgroup) {
     return cgroup == pod.cgroup ? pod : LeafLabels{std::string(cgroup), "", "", ""};
   });
-  const std::vector<LeafGauges> leaves = {{pod.cgroup, 1, 734003200, 2147483648, 536870912},
-                                          {odd.cgroup, 2, 0, std::nullopt, 536870912},
-                                          {"/batch/unread", 3, {}, {}, {}}};
+  const std::vector<LeafGauges> leaves = {{pod.cgroup, 1, 734003200, 2147483648, 536870912, nullptr},
+                                          {odd.cgroup, 2, 0, std::nullopt, 536870912, nullptr},
+                                          {"/batch/unread", 3, {}, {}, {}, nullptr}};
   metrics.publish_scan(2ms, leaves);
   metrics.publish_scan(40ms, leaves);
   metrics.record_error("read_stats");

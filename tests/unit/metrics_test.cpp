@@ -200,7 +200,7 @@ TEST(MetricsPage, FamiliesComeInTheirFixedOrder) {
   Metrics metrics("dev");
   metrics.record_error("read_stats");
   metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), kAt);
-  const std::vector<LeafGauges> leaves = {{"/a", 0, 10, 100, 50}};
+  const std::vector<LeafGauges> leaves = {{"/a", 0, 10, 100, 50, nullptr}};
   metrics.publish_scan(1ms, leaves);
   metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), kAt);
   const auto text = metrics.render();
@@ -238,7 +238,7 @@ TEST(MetricsPage, ConcurrentScansReclaimsAndRendersLoseNothing) {
         metrics.record_reclaim(reclaim(name, R::kDone, 1, 1ms), kAt);
         metrics.record_error("read_stats");
         if (t == 0) {
-          const std::vector<LeafGauges> leaves = {{"/0", 1, static_cast<std::uint64_t>(i), {}, {}}};
+          const std::vector<LeafGauges> leaves = {{"/0", 1, static_cast<std::uint64_t>(i), {}, {}, nullptr}};
           metrics.publish_scan(1ms, leaves);
         }
       }

@@ -133,9 +133,13 @@ TEST(ReportJson, DryRunDocumentExactly) {
   "cgroups": [
     {
       "cgroup": "kubepods/burstable/pod6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c/91d0c4e8a2f60123456789abcdef0123456789abcdef0123456789abcdef0123",
+      "namespace": "",
+      "pod": "",
+      "container": "",
       "pod_uid": "6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c",
       "container_id": "91d0c4e8a2f60123456789abcdef0123456789abcdef0123456789abcdef0123",
       "qos": "burstable",
+      "rule": "",
       "cache_bytes": 8388608,
       "shmem_bytes": 0,
       "limit_bytes": 268435456,
@@ -145,9 +149,13 @@ TEST(ReportJson, DryRunDocumentExactly) {
     },
     {
       "cgroup": "docker/batch",
+      "namespace": "",
+      "pod": "",
+      "container": "",
       "pod_uid": "",
       "container_id": "",
       "qos": "",
+      "rule": "",
       "cache_bytes": 41943040,
       "shmem_bytes": 4096,
       "limit_bytes": null,
@@ -157,9 +165,13 @@ TEST(ReportJson, DryRunDocumentExactly) {
     },
     {
       "cgroup": "docker/web",
+      "namespace": "",
+      "pod": "",
+      "container": "",
       "pod_uid": "",
       "container_id": "",
       "qos": "",
+      "rule": "",
       "cache_bytes": 41943040,
       "shmem_bytes": 0,
       "limit_bytes": 134217728,
@@ -185,9 +197,13 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
   "cgroups": [
     {
       "cgroup": "a/done",
+      "namespace": "",
+      "pod": "",
+      "container": "",
       "pod_uid": "",
       "container_id": "",
       "qos": "",
+      "rule": "",
       "cache_bytes": 41943040,
       "shmem_bytes": 0,
       "limit_bytes": 104857600,
@@ -201,9 +217,13 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
     },
     {
       "cgroup": "a/failed",
+      "namespace": "",
+      "pod": "",
+      "container": "",
       "pod_uid": "",
       "container_id": "",
       "qos": "",
+      "rule": "",
       "cache_bytes": 41943040,
       "shmem_bytes": 0,
       "limit_bytes": 104857600,
@@ -218,9 +238,13 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
     },
     {
       "cgroup": "a/error",
+      "namespace": "",
+      "pod": "",
+      "container": "",
       "pod_uid": "",
       "container_id": "",
       "qos": "",
+      "rule": "",
       "action": "none",
       "error": "failed to read memory.stat of a/error: Permission denied"
     }

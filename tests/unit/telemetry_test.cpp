@@ -69,7 +69,7 @@ TEST(TelemetryMetrics, MetricsServesTheExpositionWithPodLabels) {
   const std::string leaf =
       "memory/kubepods/burstable/pod5f3c2b1a-9d8e-4f7a-b6c5-d4e3f2a1b0c9/"
       "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
-  const std::vector<obs::LeafGauges> leaves = {{leaf, 1, 4096, {}, {}}};
+  const std::vector<obs::LeafGauges> leaves = {{leaf, 1, 4096, {}, {}, nullptr}};
   t.metrics()->publish_scan(1ms, leaves);
   t.start();
   const std::string response =
@@ -82,9 +82,9 @@ TEST(TelemetryMetrics, MetricsServesTheExpositionWithPodLabels) {
   EXPECT_THAT(
       response,
       HasSubstr("cgmm_leaf_cache_bytes{cgroup=\"" + leaf +
-                "\",pod_uid=\"5f3c2b1a-9d8e-4f7a-b6c5-d4e3f2a1b0c9\","
+                "\",namespace=\"\",pod=\"\",container=\"\",pod_uid=\"5f3c2b1a-9d8e-4f7a-b6c5-d4e3f2a1b0c9\","
                 "container_id=\"3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678\","
-                "qos=\"burstable\"} 4096\n"));
+                "qos=\"burstable\",rule=\"\"} 4096\n"));
 }
 
 }  // namespace
