@@ -81,6 +81,72 @@ void ReclaimPool::run(Worker& self) {
   self.exited = true;
 }
 
+namespace {
+
+// One reclaim write. A signal other than ours at shutdown cannot reach this thread (they are
+// blocked), so EINTR outside shutdown is spurious: try again.
+cgroup::IoResult<core::ReclaimResult> write_reclaim(cgroup::Reclaimer& reclaimer, int dir_fd,
+                                                    uint64_t bytes,
+                                                    const std::atomic<bool>& stopping) {
+  auto status = reclaimer.reclaim(dir_fd, bytes);
+  while (!status && status.error().err == EINTR && !stopping) {
+    status = reclaimer.reclaim(dir_fd, bytes);
+  }
+  return status;
+}
+
+// v2: frees `job.target_bytes` as memory.current counts it, in steps (core::reclaim_step_bytes)
+// with memory.current read after each, and stops at the goal, when the kernel frees no more, or,
+// on a kernel without swappiness= (before 6.11), as soon as the leaf's anonymous memory shrinks or
+// its swap grows: there the steps are the guard against swapping. Done when the goal was reached,
+// partial when not. Fills in the outcome's steps, exact freed bytes and swap guard.
+cgroup::IoResult<core::ReclaimResult> reclaim_in_steps(const ReclaimJob& job, int dir_fd,
+                                                       cgroup::Reclaimer& reclaimer,
+                                                       const std::atomic<bool>& stopping,
+                                                       std::string& buf,
+                                                       core::ReclaimOutcome& out) {
+  constexpr auto kV2 = cgroup::Version::kV2;
+  const auto before = cgroup::read_usage(dir_fd, kV2, buf);
+  if (!before) {
+    out.steps = 1;  // no counter to step by: the whole amount at once
+    return write_reclaim(reclaimer, dir_fd, job.target_bytes, stopping);
+  }
+  const uint64_t goal = *before > job.target_bytes ? *before - job.target_bytes : 0;
+  const auto base = cgroup::read_anon_and_swap(dir_fd, buf);
+  uint64_t usage = *before;
+  cgroup::IoResult<core::ReclaimResult> status = core::ReclaimResult::kDone;
+  while (usage > goal && out.steps < core::kMaxReclaimSteps) {
+    status = write_reclaim(reclaimer, dir_fd, core::reclaim_step_bytes(usage - goal), stopping);
+    ++out.steps;
+    if (!status) {
+      break;
+    }
+    const auto now = cgroup::read_usage(dir_fd, kV2, buf);
+    if (!now) {
+      break;
+    }
+    const uint64_t previous = usage;
+    usage = *now;
+    if (*status == core::ReclaimResult::kPartial || usage >= previous) {
+      break;  // the kernel found no more to free: more steps would not help
+    }
+    if (!reclaimer.swappiness_supported() && base) {
+      const auto anon = cgroup::read_anon_and_swap(dir_fd, buf);
+      if (anon && (anon->anon_bytes < base->anon_bytes || anon->swap_bytes > base->swap_bytes)) {
+        out.swap_guard = true;
+        break;
+      }
+    }
+  }
+  out.usage_freed_bytes = *before > usage ? *before - usage : 0;
+  if (status) {
+    status = usage <= goal ? core::ReclaimResult::kDone : core::ReclaimResult::kPartial;
+  }
+  return status;
+}
+
+}  // namespace
+
 core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& reclaimer,
                                      const std::atomic<bool>& stopping, std::string& buf) {
   core::ReclaimOutcome out;
@@ -102,12 +168,9 @@ core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& r
     return out;
   }
   const cgroup::Fd dir = std::move(*opened);
-  auto status = reclaimer.reclaim(dir.get(), job.target_bytes);
-  // A signal other than ours at shutdown cannot reach this thread (they are blocked), so EINTR
-  // outside shutdown is spurious: try again.
-  while (!status && status.error().err == EINTR && !stopping) {
-    status = reclaimer.reclaim(dir.get(), job.target_bytes);
-  }
+  const auto status = reclaimer.version() == cgroup::Version::kV1
+                          ? write_reclaim(reclaimer, dir.get(), job.target_bytes, stopping)
+                          : reclaim_in_steps(job, dir.get(), reclaimer, stopping, buf, out);
   out.took = std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - start);
   if (reclaimer.take_swappiness_fallback()) {
     obs::emit<obs::ReclaimSwappinessUnsupported>();

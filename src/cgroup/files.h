@@ -15,6 +15,7 @@ inline constexpr const char* kMemoryMax = "memory.max";
 inline constexpr const char* kMemoryUsage = "memory.usage_in_bytes";
 // v2: the cgroup's memory usage, one number (a counter read, far cheaper than memory.stat).
 inline constexpr const char* kMemoryCurrent = "memory.current";
+inline constexpr const char* kMemorySwapCurrent = "memory.swap.current";
 // v2: the controllers enabled for the cgroup, space-separated ("cpu io memory pids").
 inline constexpr const char* kControllers = "cgroup.controllers";
 // v1: "<eventfd> <fd of memory.usage_in_bytes> <level>" registers a memory threshold.

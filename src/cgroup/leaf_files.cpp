@@ -47,6 +47,22 @@ IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf) {
   return IoError{EBADMSG, "parse", name};
 }
 
+IoResult<AnonAndSwap> read_anon_and_swap(int dir_fd, std::string& buf) {
+  AnonAndSwap out;
+  if (auto st = read_file_at(dir_fd, files::kMemoryStat, buf); !st) {
+    return st.error();
+  }
+  const std::optional<uint64_t> anon = stat_value(buf, "anon");
+  if (!anon) {
+    return IoError{EBADMSG, "parse", files::kMemoryStat};
+  }
+  out.anon_bytes = *anon;
+  if (auto st = read_file_at(dir_fd, files::kMemorySwapCurrent, buf); st) {
+    out.swap_bytes = parse_usage(buf).value_or(0);
+  }
+  return out;
+}
+
 IoResult<uint64_t> pread_usage(int fd, const char* name) {
   char text[32];  // a byte count and a newline
   auto n = pread_small(fd, name, text, sizeof text);

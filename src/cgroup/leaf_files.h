@@ -25,6 +25,14 @@ IoResult<core::MemoryStats> pread_leaf_stats(int stat_fd, Version version,
 const char* usage_file(Version version);
 // Reads the leaf's memory usage through its directory fd.
 IoResult<uint64_t> read_usage(int dir_fd, Version version, std::string& buf);
+// v2: the leaf's anonymous memory (memory.stat `anon`) and swap (memory.swap.current, 0 when the
+// kernel has no swap accounting), to see a reclaim reach beyond the page cache.
+struct AnonAndSwap {
+  uint64_t anon_bytes = 0;
+  uint64_t swap_bytes = 0;
+};
+IoResult<AnonAndSwap> read_anon_and_swap(int dir_fd, std::string& buf);
+
 // The same through an open usage file `fd` named `name`: one pread.
 IoResult<uint64_t> pread_usage(int fd, const char* name);
 

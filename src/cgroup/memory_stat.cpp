@@ -74,6 +74,18 @@ std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Versio
   return stats;
 }
 
+std::optional<uint64_t> stat_value(std::string_view text, std::string_view key) {
+  while (!text.empty()) {
+    const size_t eol = text.find('\n');
+    const std::string_view line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+    if (line.size() > key.size() && line.starts_with(key) && line[key.size()] == ' ') {
+      return parse_u64(line.substr(key.size() + 1));
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::optional<uint64_t>> parse_memory_max(std::string_view text) {
   text = trim_end(text);
   if (text == "max") {

@@ -18,6 +18,9 @@ inline constexpr uint64_t kNoLimitFloor = uint64_t{1} << 62;
 // skipped, and parsing stops once every needed key is seen. Empty when the cache key is missing.
 std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Version version);
 
+// The value of one key of memory.stat text ("anon"), or empty when it is missing or malformed.
+std::optional<uint64_t> stat_value(std::string_view text, std::string_view key);
+
 // Parses a v2 limit file (memory.max): a byte count, or "max" for none. Empty optional inside
 // means "max"; an empty outer optional means the text is not a limit.
 std::optional<std::optional<uint64_t>> parse_memory_max(std::string_view text);

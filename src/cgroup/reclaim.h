@@ -14,6 +14,9 @@ namespace cgmm::cgroup {
 class Reclaimer {
  public:
   explicit Reclaimer(Version version) : version_(version) {}
+  virtual ~Reclaimer() = default;
+  Reclaimer(const Reclaimer&) = delete;
+  Reclaimer& operator=(const Reclaimer&) = delete;
 
   // v1: writes "0" to memory.force_empty (reclaims all it can; `target_bytes` is ignored).
   // v2: writes "<target_bytes> swappiness=0" to memory.reclaim, so that only file pages are
@@ -21,7 +24,8 @@ class Reclaimer {
   // written for the rest of the run. Blocks while the kernel reclaims; a signal interrupts it
   // with EINTR.
   // Answers kDone or kPartial (v2 EAGAIN: less than asked was reclaimed).
-  IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t target_bytes);
+  // Virtual so that a fixture tree can play the kernel's part (tests/fs/daemon_loop_test.cpp).
+  virtual IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t target_bytes);
 
   Version version() const { return version_; }
 

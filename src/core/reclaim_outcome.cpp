@@ -18,4 +18,8 @@ const char* to_string(ReclaimResult result) {
   return "?";
 }
 
+uint64_t reclaim_step_bytes(uint64_t remaining_bytes) {
+  return remaining_bytes <= kWholeStepBytes ? remaining_bytes : remaining_bytes / 2;
+}
+
 }  // namespace cgmm::core

@@ -34,7 +34,20 @@ struct ReclaimOutcome {
   Duration took{};
   std::string error;
 
+  // v2: what memory.current, which is exact, fell by over the whole reclaim; memory.stat is
+  // flushed lazily and can lag behind a reclaim. Empty on v1, whose memory.stat is exact.
+  std::optional<uint64_t> usage_freed_bytes;
+  // v2: the memory.reclaim writes the reclaim took (asked in steps, read between them).
+  uint32_t steps = 0;
+  // v2 without swappiness= (before Linux 6.11): the steps stopped because anonymous memory shrank
+  // or swap grew.
+  bool swap_guard = false;
+
+  // What the reclaim freed, by the exact counter of its version.
   uint64_t freed_bytes() const {
+    if (usage_freed_bytes) {
+      return *usage_freed_bytes;
+    }
     if (!cache_after_bytes || *cache_after_bytes >= cache_before_bytes) {
       return 0;
     }
@@ -43,5 +56,14 @@ struct ReclaimOutcome {
 };
 
 const char* to_string(ReclaimResult result);
+
+// cgroup v2 reclaims in steps: each asks for part of what remains to the goal and reads
+// memory.current before the next. One large memory.reclaim request is not honoured on Linux 6.1
+// (asked for 150 MiB of 190 MiB of clean cache, it took all 190); a step of half of what remains
+// overshoots by at most about that half of a half, and the steps shrink as the goal nears.
+// Below kWholeStepBytes the rest is asked at once.
+inline constexpr uint64_t kWholeStepBytes = uint64_t{2} << 20;
+inline constexpr uint32_t kMaxReclaimSteps = 24;
+uint64_t reclaim_step_bytes(uint64_t remaining_bytes);
 
 }  // namespace cgmm::core

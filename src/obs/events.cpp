@@ -129,8 +129,8 @@ std::string ReclaimUnavailable::text() const {
 
 std::string ReclaimSwappinessUnsupported::text() const {
   return "this kernel does not take swappiness= in memory.reclaim (Linux 6.11 and later do); "
-         "asking for plain amounts from now on, which may also reclaim anonymous memory where "
-         "there is swap";
+         "asking for plain amounts from now on, in steps that stop as soon as a leaf's anonymous "
+         "memory shrinks or its swap grows";
 }
 
 std::string ScanOverrun::text() const {
@@ -288,6 +288,9 @@ std::string Reclaimed::text() const {
   if (o.result == core::ReclaimResult::kPartial) {
     s += " (less than the " + format_bytes(o.target_bytes) + " asked)";
   }
+  if (o.swap_guard) {
+    s += "; stopped as anonymous memory began to go to swap";
+  }
   return s;
 }
 
@@ -300,6 +303,10 @@ void Reclaimed::fields(Json& j) const {
   j["target_bytes"] = o.target_bytes;
   j["freed_bytes"] = o.freed_bytes();
   j["duration_seconds"] = seconds(o.took);
+  if (o.steps > 0) {
+    j["steps"] = o.steps;
+    j["swap_guard"] = o.swap_guard;
+  }
 }
 
 std::string ReclaimFailed::text() const {

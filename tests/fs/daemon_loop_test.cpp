@@ -2,10 +2,13 @@
 // decide, dispatch, finish, the watch between scans, the recheck when a cooldown ends, and stop.
 // No kernel and no sleeps: the wait moves the clock, and a reclaim "frees" cache by rewriting the
 // fixture's memory.stat before the daemon reads it back.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sys/eventfd.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <functional>
 #include <map>
@@ -63,12 +66,56 @@ class FakeWaiter final : public app::Waiter {
   std::multimap<core::TimePoint, std::function<void()>> script_;
 };
 
-// Runs each job at once on the loop's thread, the way a worker does, after making the fixture's
-// kernel free what the job asks.
+// The fixture's kernel: each memory.reclaim write, recorded as the real one makes it, frees what
+// it asks of the leaf's clean file pages, in memory.stat and memory.current alike.
+class FixtureKernel final : public cgroup::Reclaimer {
+ public:
+  FixtureKernel() : Reclaimer(cgroup::Version::kV2) {}
+
+  cgroup::IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t bytes) override {
+    auto st = Reclaimer::reclaim(dir_fd, bytes);
+    ++writes_;
+    const uint64_t file = stat_file(dir_fd);
+    const uint64_t freed = std::min(bytes, file);
+    write_at(dir_fd, "memory.stat",
+             "anon 20971520\nfile " + std::to_string(file - freed) + "\nshmem 0\n");
+    write_at(dir_fd, "memory.current", std::to_string(file - freed + 20 * kMiB) + "\n");
+    return st;
+  }
+
+  int writes() const { return writes_; }
+
+ private:
+  static std::string read_at(int dir_fd, const char* name) {
+    std::string text(4096, '\0');
+    const int fd = ::openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
+    const ssize_t n = fd < 0 ? 0 : ::read(fd, text.data(), text.size());
+    if (fd >= 0) {
+      ::close(fd);
+    }
+    text.resize(n > 0 ? static_cast<size_t>(n) : 0);
+    return text;
+  }
+  static void write_at(int dir_fd, const char* name, const std::string& text) {
+    const int fd = ::openat(dir_fd, name, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd >= 0) {
+      [[maybe_unused]] ssize_t n = ::write(fd, text.data(), text.size());
+      ::close(fd);
+    }
+  }
+  static uint64_t stat_file(int dir_fd) {
+    const std::string text = read_at(dir_fd, "memory.stat");
+    const size_t at = text.find("\nfile ");
+    return at == std::string::npos ? 0 : std::stoull(text.substr(at + 6));
+  }
+
+  int writes_ = 0;
+};
+
+// Runs each job at once on the loop's thread, the way a worker does, with the fixture's kernel.
 class InlineRunner final : public app::ReclaimRunner {
  public:
-  InlineRunner(const FakeClock& clock, std::function<void(const app::ReclaimJob&)> kernel)
-      : clock_(clock), kernel_(std::move(kernel)), reclaimer_(cgroup::Version::kV2) {}
+  explicit InlineRunner(const FakeClock& clock) : clock_(clock) {}
 
   struct Submitted {
     std::string cgroup;
@@ -77,10 +124,9 @@ class InlineRunner final : public app::ReclaimRunner {
   };
 
   void submit(app::ReclaimJob job) override {
-    submitted_.push_back({job.name, std::chrono::duration_cast<core::Duration>(
-                                        clock_.now() - start_),
+    submitted_.push_back({job.name,
+                          std::chrono::duration_cast<core::Duration>(clock_.now() - start_),
                           job.target_bytes});
-    kernel_(job);
     finished_.push_back(app::run_reclaim_job(job, reclaimer_, stopping_, buf_));
     [[maybe_unused]] int r = ::eventfd_write(wake_.get(), 1);
   }
@@ -99,8 +145,7 @@ class InlineRunner final : public app::ReclaimRunner {
  private:
   const FakeClock& clock_;
   const core::TimePoint start_ = clock_.now();
-  std::function<void(const app::ReclaimJob&)> kernel_;
-  cgroup::Reclaimer reclaimer_;
+  FixtureKernel reclaimer_;
   cgroup::Fd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
   std::atomic<bool> stopping_{false};
   std::vector<core::ReclaimOutcome> finished_;
@@ -158,10 +203,7 @@ class DaemonLoop : public ::testing::Test {
   TempTree tree_;
   FakeClock clock_;
   FakeWaiter waiter_{clock_};
-  InlineRunner runner_{clock_, [this](const app::ReclaimJob& job) {
-                         const std::string leaf = job.name.substr(job.name.rfind('/') + 1);
-                         set_cache(leaf, 0);  // what the kernel frees of clean file pages
-                       }};
+  InlineRunner runner_{clock_};
   app::Config config_;
 };
 
@@ -189,13 +231,17 @@ TEST_F(DaemonLoop, ScansDecidesReclaimsWatchesRechecksAndStops) {
                           std::pair<std::string, core::Duration>("kubepods/a", seconds(25))))
       << log;
   EXPECT_EQ(runner_.submitted().front().target_bytes, 300 * kMiB);
-  EXPECT_EQ(tree_.read(path("a") + "/memory.reclaim"), std::to_string(300 * kMiB) + " swappiness=0");
+  // Asked in steps (each half of what remains, the last one whole), file pages only.
+  EXPECT_THAT(tree_.read(path("a") + "/memory.reclaim"), ::testing::HasSubstr(" swappiness=0"));
 
   const auto finished = events(log, "reclaim");
   ASSERT_EQ(finished.size(), 3u) << log;
   EXPECT_EQ(finished[0]["cgroup"], "kubepods/a");
   EXPECT_EQ(finished[0]["freed_bytes"], 300 * kMiB);
   EXPECT_EQ(finished[0]["cache_after_bytes"], 0);
+  EXPECT_EQ(finished[0]["result"], "done");
+  EXPECT_GE(finished[0]["steps"], 8);  // 150, 75, 37.5, ... MiB down to the last 2 MiB
+  EXPECT_LE(finished[0]["steps"], 12);
   EXPECT_EQ(events(log, "scan_first").size(), 1u);
   EXPECT_EQ(events(log, "signal").size(), 1u);
   EXPECT_EQ(events(log, "stop").size(), 1u);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/reclaim_outcome.h"
 #include "support/fake_clock.h"
 
 namespace cgmm::core {
@@ -154,6 +155,27 @@ TEST_F(DecideTest, BelowThresholdWinsOverBackoff) {
   state.futile_streak = 3;
   EXPECT_EQ(decide(stats(kMiB, 100 * kMiB), policy(), state, clock_.now()).reason,
             Reason::kBelowThreshold);
+}
+
+}  // namespace
+}  // namespace cgmm::core
+
+namespace cgmm::core {
+namespace {
+
+TEST(ReclaimStep, HalfOfWhatRemainsThenTheRestAtOnce) {
+  EXPECT_EQ(reclaim_step_bytes(150 * 1048576ull), 75 * 1048576ull);
+  EXPECT_EQ(reclaim_step_bytes(kWholeStepBytes), kWholeStepBytes);
+  EXPECT_EQ(reclaim_step_bytes(4096), 4096u);
+  // 150 MiB is asked in steps that end well within kMaxReclaimSteps.
+  uint64_t remaining = 150 * 1048576ull;
+  uint32_t steps = 0;
+  while (remaining > 0) {
+    remaining -= reclaim_step_bytes(remaining);
+    ++steps;
+  }
+  EXPECT_LE(steps, 10u);
+  EXPECT_LT(steps, kMaxReclaimSteps);
 }
 
 }  // namespace

@@ -84,3 +84,17 @@ TEST(Usage, OneByteCount) {
 
 }  // namespace
 }  // namespace cgmm::cgroup
+
+namespace cgmm::cgroup {
+namespace {
+
+TEST(StatValue, FindsAKeyAndNotItsPrefix) {
+  const std::string_view text = "anon_thp 4096\nanon 20971520\nfile 8192\n";
+  EXPECT_EQ(stat_value(text, "anon"), 20971520u);
+  EXPECT_EQ(stat_value(text, "file"), 8192u);
+  EXPECT_EQ(stat_value(text, "shmem"), std::nullopt);
+  EXPECT_EQ(stat_value("anon x\n", "anon"), std::nullopt);
+}
+
+}  // namespace
+}  // namespace cgmm::cgroup

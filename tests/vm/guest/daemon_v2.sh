@@ -222,6 +222,21 @@ else
   grep " reclaimed pod " "$kLogs/target.log"
 fi
 
+# The case seen on 6.1: a 400 MiB limit, 190 MiB of clean cache, --threshold 25% and
+# --reclaim-target 10%. The reclaim ends within 5% of the limit (20 MiB) of the 40 MiB target.
+reset
+echo 400M >"$roomy/memory.max" || fail "set memory.max of roomy"
+fill "$roomy" 190
+run_once precise --threshold 25% --reclaim-target 10%
+now=$(mib_of "$roomy")
+echo max >"$roomy/memory.max"
+grep " reclaimed " "$kLogs/precise.log"
+if [ "$now" -ge 20 ] && [ "$now" -le 60 ]; then
+  pass "--reclaim-target 10% of 400 MiB: 190 MiB of cache reclaimed down to $now MiB (target 40 MiB, within 20)"
+else
+  fail_later "--reclaim-target 10% of 400 MiB: roomy holds $now MiB, want 40 MiB within 20, on $(uname -r)"
+fi
+
 # Cooldown: a running daemon reclaims hot once, then leaves the refilled hot alone until the
 # cooldown has passed, while still reclaiming another leaf that goes over in the meantime.
 reset
