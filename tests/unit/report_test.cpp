@@ -86,6 +86,26 @@ TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
             "          -            -  no limit\n");
 }
 
+TEST(ReportTable, NamesAndRulesGetColumnsWhenAnyLeafHasThem) {
+  ReportRow named = container(8 * kMiB, 256 * kMiB, kBelow);
+  named.namespace_name = "db-prod";
+  named.pod = "postgres-0";
+  named.container = "postgres";
+  named.rule = "databases";
+  const std::vector<ReportRow> rows = {
+      named,
+      row("docker/web", core::MemoryStats{40 * kMiB, 0, 128 * kMiB}, kOver),
+  };
+  const std::string text = table(rows, true);
+  EXPECT_THAT(text, ::testing::StartsWith("NAMESPACE  POD         CONTAINER  NAME  "));
+  EXPECT_THAT(text, ::testing::HasSubstr("CACHE/LIMIT  RULE       ACTION\n"));
+  EXPECT_THAT(text,
+              ::testing::HasSubstr("db-prod    postgres-0  postgres   pod " + std::string(kUid)));
+  EXPECT_THAT(text, ::testing::HasSubstr("3.1%  databases  below threshold\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("\n-          -           -          docker/web"));
+  EXPECT_THAT(text, ::testing::HasSubstr("31.2%  -          would reclaim\n"));
+}
+
 TEST(ReportTable, EachActionSaysWhatHappened) {
   ReportRow done = row("a/done", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kOver);
   done.outcome = outcome(ReclaimOutcome::Result::kDone, 40 * kMiB, kMiB, 250ms);
