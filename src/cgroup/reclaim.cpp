@@ -8,6 +8,14 @@
 namespace cgmm::cgroup {
 
 IoResult<core::ReclaimResult> Reclaimer::reclaim(int dir_fd, uint64_t target_bytes) {
+  auto result = write(dir_fd, target_bytes);
+  if (fixture_) {
+    fixture_(dir_fd, target_bytes);
+  }
+  return result;
+}
+
+IoResult<core::ReclaimResult> Reclaimer::write(int dir_fd, uint64_t target_bytes) {
   if (version_ == Version::kV1) {
     auto st = write_file_at(dir_fd, files::kForceEmpty, "0");
     if (!st) {

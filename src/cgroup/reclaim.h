@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
@@ -13,8 +14,12 @@ namespace cgmm::cgroup {
 // run concurrently on the reclaim workers.
 class Reclaimer {
  public:
-  explicit Reclaimer(Version version) : version_(version) {}
-  virtual ~Reclaimer() = default;
+  // What a fixture tree does in the kernel's place after each reclaim write: frees what was
+  // asked in its files (tests/fs/daemon_loop_test.cpp). None against a real kernel.
+  using FixtureKernel = std::function<void(int dir_fd, uint64_t bytes)>;
+
+  explicit Reclaimer(Version version, FixtureKernel fixture = {})
+      : version_(version), fixture_(std::move(fixture)) {}
   Reclaimer(const Reclaimer&) = delete;
   Reclaimer& operator=(const Reclaimer&) = delete;
 
@@ -24,8 +29,7 @@ class Reclaimer {
   // written for the rest of the run. Blocks while the kernel reclaims; a signal interrupts it
   // with EINTR.
   // Answers kDone or kPartial (v2 EAGAIN: less than asked was reclaimed).
-  // Virtual so that a fixture tree can play the kernel's part (tests/fs/daemon_loop_test.cpp).
-  virtual IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t target_bytes);
+  IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t target_bytes);
 
   Version version() const { return version_; }
 
@@ -36,7 +40,10 @@ class Reclaimer {
   bool take_swappiness_fallback() { return fallback_news_.exchange(false); }
 
  private:
+  IoResult<core::ReclaimResult> write(int dir_fd, uint64_t target_bytes);
+
   Version version_;
+  FixtureKernel fixture_;
   std::atomic<bool> swappiness_ok_{true};
   std::atomic<bool> fallback_news_{false};
 };

@@ -68,22 +68,15 @@ class FakeWaiter final : public app::Waiter {
 
 // The fixture's kernel: each memory.reclaim write, recorded as the real one makes it, frees what
 // it asks of the leaf's clean file pages, in memory.stat and memory.current alike.
-class FixtureKernel final : public cgroup::Reclaimer {
+class FixtureKernel {
  public:
-  FixtureKernel() : Reclaimer(cgroup::Version::kV2) {}
-
-  cgroup::IoResult<core::ReclaimResult> reclaim(int dir_fd, uint64_t bytes) override {
-    auto st = Reclaimer::reclaim(dir_fd, bytes);
-    ++writes_;
+  void operator()(int dir_fd, uint64_t bytes) const {
     const uint64_t file = stat_file(dir_fd);
     const uint64_t freed = std::min(bytes, file);
     write_at(dir_fd, "memory.stat",
              "anon 20971520\nfile " + std::to_string(file - freed) + "\nshmem 0\n");
     write_at(dir_fd, "memory.current", std::to_string(file - freed + 20 * kMiB) + "\n");
-    return st;
   }
-
-  int writes() const { return writes_; }
 
  private:
   static std::string read_at(int dir_fd, const char* name) {
@@ -108,8 +101,6 @@ class FixtureKernel final : public cgroup::Reclaimer {
     const size_t at = text.find("\nfile ");
     return at == std::string::npos ? 0 : std::stoull(text.substr(at + 6));
   }
-
-  int writes_ = 0;
 };
 
 // Runs each job at once on the loop's thread, the way a worker does, with the fixture's kernel.
@@ -145,7 +136,7 @@ class InlineRunner final : public app::ReclaimRunner {
  private:
   const FakeClock& clock_;
   const core::TimePoint start_ = clock_.now();
-  FixtureKernel reclaimer_;
+  cgroup::Reclaimer reclaimer_{cgroup::Version::kV2, FixtureKernel{}};
   cgroup::Fd wake_{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
   std::atomic<bool> stopping_{false};
   std::vector<core::ReclaimOutcome> finished_;
