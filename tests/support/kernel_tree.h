@@ -10,6 +10,11 @@ namespace cgmm::testing {
 
 inline constexpr uint64_t kMiB = 1024 * 1024;
 
+// The least page cache a leaf the daemon left alone still holds of the `mib` MiB written to it.
+// A reclaim by the daemon empties a v1 leaf (under 5 MiB is left); on a loaded host the kernel's
+// own reclaim may take some of any cgroup's cache, so "left alone" is "still holds half".
+constexpr uint64_t left_alone(uint64_t mib) { return mib * kMiB / 2; }
+
 // Why the real-kernel tests cannot run here (not root, no writable cgroup v1 memory hierarchy),
 // or empty when they can.
 std::string kernel_unavailable_reason();
