@@ -1,5 +1,7 @@
 #include "cgroup/memory_stat.h"
 
+#include <unistd.h>
+
 #include <charconv>
 
 namespace cgmm::cgroup {
@@ -31,12 +33,23 @@ std::string_view trim_end(std::string_view text) {
 
 }  // namespace
 
+uint64_t page_bytes() {
+  static const uint64_t bytes = [] {
+    const long n = ::sysconf(_SC_PAGESIZE);
+    return n > 0 ? static_cast<uint64_t>(n) : uint64_t{4096};
+  }();
+  return bytes;
+}
+
 std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Version version) {
   const std::string_view cache_key = version == Version::kV1 ? "cache" : "file";
   constexpr std::string_view kShmem = "shmem";
   constexpr std::string_view kLimit = "hierarchical_memory_limit";
-  // v2 has no limit in memory.stat, so only two keys are needed there.
-  const int needed = version == Version::kV1 ? 3 : 2;
+  // Kernels before 5.9 count file and anonymous refaults together under the shorter name.
+  constexpr std::string_view kRefault = "workingset_refault_file";
+  constexpr std::string_view kOldRefault = "workingset_refault";
+  // v2 has no limit in memory.stat, so one key fewer is needed there.
+  const int needed = version == Version::kV1 ? 4 : 3;
 
   core::MemoryStats stats;
   bool have_cache = false;
@@ -52,7 +65,9 @@ std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Versio
     }
     std::string_view key = line.substr(0, sp);
     std::optional<uint64_t> value;
-    if (key == cache_key || key == kShmem || (version == Version::kV1 && key == kLimit)) {
+    const bool refault = key == kRefault || key == kOldRefault;
+    if (key == cache_key || key == kShmem || refault ||
+        (version == Version::kV1 && key == kLimit)) {
       value = parse_u64(line.substr(sp + 1));
     }
     if (!value) {
@@ -64,6 +79,8 @@ std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Versio
       have_cache = true;
     } else if (key == kShmem) {
       stats.shmem_bytes = *value;
+    } else if (refault) {
+      stats.refault_bytes = *value * page_bytes();
     } else {
       stats.limit_bytes = as_limit(*value);
     }

@@ -14,6 +14,9 @@ enum class Version { kV1, kV2 };
 // pages, less with larger pages). Anything at or above 4 EiB is treated as no limit.
 inline constexpr uint64_t kNoLimitFloor = uint64_t{1} << 62;
 
+// The kernel's page size, which memory.stat counts refaults in.
+uint64_t page_bytes();
+
 // Parses memory.stat text. Tolerant of what kernels do: unknown keys and malformed lines are
 // skipped, and parsing stops once every needed key is seen. Empty when the cache key is missing.
 std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Version version);

@@ -18,6 +18,10 @@ struct MemoryStats {
   // root); v2 the smallest memory.max of the cgroup and its ancestors, filled in by the scanner.
   // Empty when there is none.
   std::optional<uint64_t> limit_bytes;
+  // Page cache the cgroup read back soon after losing it, since the cgroup was made: the kernel's
+  // counter of refaulted file pages (`workingset_refault_file`; `workingset_refault` before Linux
+  // 5.9), in bytes. 0 where the kernel has no such counter.
+  uint64_t refault_bytes = 0;
 
   bool operator==(const MemoryStats&) const = default;
 };

@@ -61,6 +61,7 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
   column("LIMIT", true);
   column("THRESHOLD", true);
   column("CACHE/LIMIT", true);
+  column("REFAULTED", true);  // the kernel's counter as it stands: --once cannot wait for more
   if (rules) {
     column("RULE", false);
   }
@@ -90,8 +91,9 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
       } else {
         l.emplace_back("-");
       }
+      l.push_back(format_bytes(s.refault_bytes));
     } else {
-      l.insert(l.end(), 4, "-");
+      l.insert(l.end(), 5, "-");
     }
     if (rules) {
       l.push_back(or_dash(row.rule));
@@ -144,6 +146,7 @@ void print_json(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_
       j["shmem_bytes"] = row.stats->shmem_bytes;
       j["limit_bytes"] = bytes(row.stats->limit_bytes);
       j["threshold_bytes"] = bytes(row.decision.threshold_bytes);
+      j["refault_bytes"] = row.stats->refault_bytes;
       j["action"] = row.decision.action == core::Action::kReclaim
                         ? (dry_run ? "would_reclaim" : "reclaim")
                         : "none";

@@ -23,6 +23,7 @@ TEST(MemoryStatV1, CapturedLeafWithLimit) {
   EXPECT_EQ(s->cache_bytes, 36'798'464u);
   EXPECT_EQ(s->shmem_bytes, 5'242'880u);
   EXPECT_EQ(s->limit_bytes, 536'870'912u);
+  EXPECT_EQ(s->refault_bytes, 22 * page_bytes());
 }
 
 TEST(MemoryStatV1, UnlimitedIsNoLimit) {
@@ -37,6 +38,24 @@ TEST(MemoryStatV1, UsesTheCgroupsOwnKeysNotTotals) {
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->cache_bytes, 5u);
   EXPECT_EQ(s->limit_bytes, 100u);
+}
+
+TEST(MemoryStatV1, RefaultsAreFilePagesInBytes) {
+  // 5.9 and later count file refaults apart from anonymous ones; the cgroup's own, not the total.
+  auto s = parse_memory_stat(
+      "cache 5\nworkingset_refault_anon 7\nworkingset_refault_file 3\n"
+      "total_workingset_refault_file 99\n",
+      Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->refault_bytes, 3 * page_bytes());
+  // Before 5.9 there is one counter for both.
+  s = parse_memory_stat("cache 5\nworkingset_refault 4\n", Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->refault_bytes, 4 * page_bytes());
+  // A kernel without either counts none.
+  s = parse_memory_stat("cache 5\n", Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->refault_bytes, 0u);
 }
 
 TEST(MemoryStatV1, ToleratesUnknownAndMalformedLines) {
@@ -59,6 +78,10 @@ TEST(MemoryStatV2, FileIsTheCache) {
   EXPECT_EQ(s->cache_bytes, 52'523'008u);
   EXPECT_EQ(s->shmem_bytes, 4'194'304u);
   EXPECT_FALSE(s->limit_bytes.has_value());  // v2 limits come from memory.max
+  EXPECT_EQ(s->refault_bytes, 0u);
+  s = parse_memory_stat("file 5\nworkingset_refault_file 16395\n", Version::kV2);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->refault_bytes, 16395 * page_bytes());
 }
 
 TEST(MemoryStatV2, V1KeysDoNotCount) {

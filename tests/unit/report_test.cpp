@@ -77,13 +77,13 @@ TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
   };
   EXPECT_EQ(table(rows, true),
             "NAME                                                                CACHE      LIMIT  "
-            "THRESHOLD  CACHE/LIMIT  ACTION\n"
+            "THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n"
             "pod 6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c container 91d0c4e8a2f6   8.1 MiB  256.0 MiB"
-            "   64.0 MiB         3.2%  below threshold\n"
+            "   64.0 MiB         3.2%        0 B  below threshold\n"
             "docker/web                                                       40.0 MiB  128.0 MiB"
-            "   32.0 MiB        31.2%  would reclaim\n"
+            "   32.0 MiB        31.2%        0 B  would reclaim\n"
             "docker/batch                                                     40.0 MiB       none"
-            "          -            -  no limit\n");
+            "          -            -        0 B  no limit\n");
 }
 
 TEST(ReportTable, NamesAndRulesGetColumnsWhenAnyLeafHasThem) {
@@ -98,12 +98,12 @@ TEST(ReportTable, NamesAndRulesGetColumnsWhenAnyLeafHasThem) {
   };
   const std::string text = table(rows, true);
   EXPECT_THAT(text, ::testing::StartsWith("NAMESPACE  POD         CONTAINER  NAME  "));
-  EXPECT_THAT(text, ::testing::HasSubstr("CACHE/LIMIT  RULE       ACTION\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("CACHE/LIMIT  REFAULTED  RULE       ACTION\n"));
   EXPECT_THAT(text,
               ::testing::HasSubstr("db-prod    postgres-0  postgres   pod " + std::string(kUid)));
-  EXPECT_THAT(text, ::testing::HasSubstr("3.1%  databases  below threshold\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("3.1%        0 B  databases  below threshold\n"));
   EXPECT_THAT(text, ::testing::HasSubstr("\n-          -           -          docker/web"));
-  EXPECT_THAT(text, ::testing::HasSubstr("31.2%  -          would reclaim\n"));
+  EXPECT_THAT(text, ::testing::HasSubstr("31.2%        0 B  -          would reclaim\n"));
 }
 
 TEST(ReportTable, EachActionSaysWhatHappened) {
@@ -125,21 +125,25 @@ TEST(ReportTable, EachActionSaysWhatHappened) {
       row("a/running", core::MemoryStats{40 * kMiB, 0, 100 * kMiB}, kRunning),
       error,
   };
-  EXPECT_EQ(table(rows, false),
-            "NAME           CACHE      LIMIT  THRESHOLD  CACHE/LIMIT  ACTION\n"
-            "a/done      40.0 MiB  100.0 MiB   32.0 MiB        40.0%  reclaimed 39.0 MiB in 250ms\n"
-            "a/slow       3.0 GiB       none   32.0 MiB            -  reclaimed 3.0 GiB in 1.5s\n"
-            "a/failed    40.0 MiB  100.0 MiB   32.0 MiB        40.0%  reclaim failed: failed to "
-            "write memory.force_empty of a/failed: Device or resource busy\n"
-            "a/cooldown  40.0 MiB  100.0 MiB   32.0 MiB        40.0%  cooldown\n"
-            "a/running   40.0 MiB  100.0 MiB   32.0 MiB        40.0%  reclaim running\n"
-            "a/error            -          -          -            -  error: failed to read "
-            "memory.stat of a/error: Permission denied\n");
+  EXPECT_EQ(
+      table(rows, false),
+      "NAME           CACHE      LIMIT  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n"
+      "a/done      40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  reclaimed 39.0 MiB in "
+      "250ms\n"
+      "a/slow       3.0 GiB       none   32.0 MiB            -        0 B  reclaimed 3.0 GiB in "
+      "1.5s\n"
+      "a/failed    40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  reclaim failed: failed "
+      "to "
+      "write memory.force_empty of a/failed: Device or resource busy\n"
+      "a/cooldown  40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  cooldown\n"
+      "a/running   40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  reclaim running\n"
+      "a/error            -          -          -            -          -  error: failed to read "
+      "memory.stat of a/error: Permission denied\n");
 }
 
 TEST(ReportTable, NoLeavesSaysSo) {
   EXPECT_EQ(table({}, true),
-            "NAME  CACHE  LIMIT  THRESHOLD  CACHE/LIMIT  ACTION\n(no leaf cgroups)\n");
+            "NAME  CACHE  LIMIT  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n(no leaf cgroups)\n");
 }
 
 TEST(ReportJson, DryRunDocumentExactly) {
@@ -164,6 +168,7 @@ TEST(ReportJson, DryRunDocumentExactly) {
       "shmem_bytes": 0,
       "limit_bytes": 268435456,
       "threshold_bytes": 67108864,
+      "refault_bytes": 0,
       "action": "none",
       "reason": "below threshold"
     },
@@ -180,6 +185,7 @@ TEST(ReportJson, DryRunDocumentExactly) {
       "shmem_bytes": 4096,
       "limit_bytes": null,
       "threshold_bytes": null,
+      "refault_bytes": 0,
       "action": "none",
       "reason": "no limit"
     },
@@ -196,6 +202,7 @@ TEST(ReportJson, DryRunDocumentExactly) {
       "shmem_bytes": 0,
       "limit_bytes": 134217728,
       "threshold_bytes": 33554432,
+      "refault_bytes": 0,
       "action": "would_reclaim",
       "reason": "reclaim"
     }
@@ -228,6 +235,7 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
       "shmem_bytes": 0,
       "limit_bytes": 104857600,
       "threshold_bytes": 33554432,
+      "refault_bytes": 0,
       "action": "reclaim",
       "reason": "reclaim",
       "result": "done",
@@ -248,6 +256,7 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
       "shmem_bytes": 0,
       "limit_bytes": 104857600,
       "threshold_bytes": 33554432,
+      "refault_bytes": 0,
       "action": "reclaim",
       "reason": "reclaim",
       "result": "failed",
