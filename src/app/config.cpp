@@ -115,6 +115,11 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
       cli.add_flag("--exclude-shmem", config.policy.exclude_shmem,
                    "Count only reclaimable cache (cache minus shmem/tmpfs) against the threshold"),
       "CGMM_EXCLUDE_SHMEM", &config.policy.exclude_shmem);
+  env.add(cli.add_flag("--refault-backoff,!--no-refault-backoff", config.policy.refault_backoff,
+                       "Back off from a cgroup that reads back at least half of what a reclaim "
+                       "freed within one cooldown (hot cache), as from a futile reclaim: 2, 4, 8, "
+                       "then at most 16 cooldowns [default: on]"),
+          "CGMM_REFAULT_BACKOFF", &config.policy.refault_backoff);
   env.add(cli.add_flag("--dry-run", config.dry_run,
                        "Decide and log, but never write to a control file"),
           "CGMM_DRY_RUN", &config.dry_run);

@@ -88,6 +88,7 @@ void LeafWatch::check(uint64_t inode, core::TimePoint now) {
   }
   leaf.stats = *stats;
   const std::optional<core::Decision> d = tracker_.check(leaf, now);
+  reclaims_.record_refaults();
   if (!d) {
     return;
   }

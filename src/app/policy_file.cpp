@@ -22,8 +22,9 @@ namespace cgmm::app {
 
 namespace {
 
-constexpr std::string_view kRuleKeys[] = {
-    "name", "match", "threshold", "reclaim-target", "cooldown", "exclude-shmem", "reclaim"};
+constexpr std::string_view kRuleKeys[] = {"name",           "match",          "threshold",
+                                          "reclaim-target", "cooldown",       "exclude-shmem",
+                                          "reclaim",        "refault-backoff"};
 constexpr std::string_view kMatchKeys[] = {"namespace", "pod", "container", "qos", "cgroup"};
 // YAML 1.1 booleans that YAML 1.2 readers (and yamllint) take for strings.
 constexpr std::string_view kYaml11Booleans[] = {"yes", "no", "on", "off", "y", "n"};
@@ -327,6 +328,8 @@ class PolicyParser {
         r.policy.exclude_shmem = boolean(e, where);
       } else if (e.key == "reclaim") {
         r.policy.reclaim = boolean(e, where);
+      } else if (e.key == "refault-backoff") {
+        r.policy.refault_backoff = boolean(e, where);
       } else {
         fail(e.key_line, "unknown key " + quoted(e.key) + " " + where + " (expected one of " +
                              one_of(kRuleKeys) + ")");

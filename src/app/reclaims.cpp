@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "obs/backoff_events.h"
 #include "obs/events.h"
 
 namespace cgmm::app {
@@ -77,9 +78,34 @@ void Reclaims::log_backoff(const core::ReclaimOutcome& o, const core::BackoffCha
     case K::kLonger:
       obs::emit<obs::ReclaimBackoffLonger>(o, b);
       return;
-    case K::kEnded:
-      obs::emit<obs::ReclaimBackoffEnded>(o, b);
+    case K::kEnded:  // only a judgment of refaults ends a backoff
       return;
+  }
+}
+
+void Reclaims::record_refaults() {
+  for (const core::RefaultNews& news : tracker_.take_refaults()) {
+    if (metrics_) {
+      metrics_->record_refaults(news);
+    }
+    if (!news.judged) {
+      continue;
+    }
+    using K = core::BackoffChange::Kind;
+    switch (news.judged->change.kind) {
+      case K::kNone:
+        break;
+      case K::kStarted:
+        obs::emit<obs::ReclaimRefaulted>(
+            news, tracker_.policy(news.context).cooldown * core::kMaxBackoffFactor);
+        break;
+      case K::kLonger:
+        obs::emit<obs::ReclaimRefaultedAgain>(news);
+        break;
+      case K::kEnded:
+        obs::emit<obs::ReclaimBackoffEnded>(news);
+        break;
+    }
   }
 }
 

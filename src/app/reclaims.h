@@ -29,6 +29,9 @@ class Reclaims final : public Part {
   void dispatch(const core::LeafSample& leaf, const core::Decision& decision);
   // Records every outcome the runner has.
   void collect();
+  // Records what the Tracker counted and judged of refaults since the last call: the metrics, and
+  // the log when a judgment changed a backoff. After every Tracker::observe and check.
+  void record_refaults();
   size_t pending() const { return runner_.pending(); }
 
   int fd() const override { return runner_.wake_fd(); }

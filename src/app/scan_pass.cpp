@@ -4,6 +4,7 @@
 
 #include "core/rules.h"
 #include "k8s/pod_identity.h"
+#include "obs/backoff_events.h"
 #include "obs/events.h"
 
 namespace cgmm::app {
@@ -41,6 +42,7 @@ void ScanPass::scan() {
   resolve();
   const core::TickResult r = tracker_.observe(samples_, clock_.now());
   log_changes(r);
+  reclaims_.record_refaults();
   for (size_t i = 0; i < samples_.size(); ++i) {
     const core::LeafSample& s = samples_[i];
     const core::Decision& d = r.decisions[i];
@@ -49,8 +51,9 @@ void ScanPass::scan() {
     }
     if (d.action == core::Action::kReclaim) {
       reclaims_.dispatch(s, d);
-    } else if (s.stats && d.reason == core::Reason::kBackoff) {
-      obs::emit<obs::DecisionBackoff>(s);  // worth seeing at debug; the others only at trace
+    } else if (s.stats &&
+               (d.reason == core::Reason::kBackoff || d.reason == core::Reason::kHotCache)) {
+      obs::emit<obs::DecisionBackoff>(s, d.reason);  // worth seeing at debug; the rest at trace
     } else if (s.stats) {
       obs::emit<obs::Decision>(s, d.reason);
     }

@@ -15,16 +15,20 @@ bool futile_reclaim(uint64_t freed_bytes, uint64_t target_bytes) {
   return target_bytes > 0 && freed_bytes < target_bytes / kFutileFreedDivisor;
 }
 
-uint32_t backoff_factor(uint32_t futile_streak) {
+bool harmful_reclaim(uint64_t refaulted_bytes, uint64_t freed_bytes) {
+  return freed_bytes > 0 && refaulted_bytes >= freed_bytes / kHarmfulRefaultDivisor;
+}
+
+uint32_t backoff_factor(uint32_t backoff_streak) {
   uint32_t factor = 1;
-  for (uint32_t i = 0; i < futile_streak && factor < kMaxBackoffFactor; ++i) {
+  for (uint32_t i = 0; i < backoff_streak && factor < kMaxBackoffFactor; ++i) {
     factor *= 2;
   }
   return std::min(factor, kMaxBackoffFactor);
 }
 
 Duration reclaim_wait(const Policy& policy, const LeafState& state) {
-  return policy.cooldown * backoff_factor(state.futile_streak);
+  return policy.cooldown * backoff_factor(state.backoff_streak);
 }
 
 Decision decide(const MemoryStats& stats, const Policy& policy, const LeafState& state,
@@ -48,7 +52,11 @@ Decision decide(const MemoryStats& stats, const Policy& policy, const LeafState&
     return d;
   }
   if (state.last_reclaim && now - *state.last_reclaim < reclaim_wait(policy, state)) {
-    d.reason = state.futile_streak > 0 ? Reason::kBackoff : Reason::kCooldown;
+    if (state.backoff_streak == 0) {
+      d.reason = Reason::kCooldown;
+    } else {
+      d.reason = state.hot_cache ? Reason::kHotCache : Reason::kBackoff;
+    }
     d.retry_at = *state.last_reclaim + reclaim_wait(policy, state);
     return d;
   }
@@ -69,6 +77,8 @@ const char* to_string(Reason reason) {
       return "cooldown";
     case Reason::kBackoff:
       return "backoff";
+    case Reason::kHotCache:
+      return "hot cache";
     case Reason::kOverThreshold:
       return "reclaim";
     case Reason::kExcluded:

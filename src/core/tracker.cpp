@@ -1,5 +1,7 @@
 #include "core/tracker.h"
 
+#include <algorithm>
+
 #include "core/rules.h"
 
 namespace cgmm::core {
@@ -15,6 +17,7 @@ TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) 
     if (!inserted && e.name != s.name) {
       r.vanished.push_back(std::move(e.name));  // renamed: a new cgroup as far as anyone knows
       e = Leaf{};
+      refaults_.erase(s.inode);
       inserted = true;
     }
     if (inserted) {
@@ -36,12 +39,13 @@ TickResult Tracker::observe(std::span<const LeafSample> samples, TimePoint now) 
       e.failing = false;
       r.error_cleared.push_back(i);
     }
-    r.decisions[i] = judge(e, *s.stats, now);
+    r.decisions[i] = judge(s.inode, e, *s.stats, now);
   }
 
   for (auto it = leaves_.begin(); it != leaves_.end();) {
     if (it->second.seen != scan_) {
       r.vanished.push_back(std::move(it->second.name));
+      refaults_.erase(it->first);
       it = leaves_.erase(it);
     } else {
       ++it;
@@ -54,18 +58,67 @@ const Policy& Tracker::policy(const LeafContext& context) const {
   return context.rule ? context.rule->policy : policy_;
 }
 
-Decision Tracker::judge(Leaf& leaf, const MemoryStats& stats, TimePoint now) {
+Decision Tracker::judge(uint64_t inode, Leaf& leaf, const MemoryStats& stats, TimePoint now) {
   if (leaf.context.runtime) {
     Decision d;
     d.reason = Reason::kRuntime;
     return d;
   }
+  follow_refaults(inode, leaf, stats, now);
   Decision d = decide(stats, policy(leaf.context), leaf.state, now);
   if (d.action == Action::kReclaim) {
     leaf.state.last_reclaim = now;
     leaf.state.in_flight = !dry_run_;
+    if (!dry_run_) {
+      refaults_[inode] = RefaultCount{.base_bytes = stats.refault_bytes};  // the last one's ends
+    }
   }
   return d;
+}
+
+void Tracker::follow_refaults(uint64_t inode, Leaf& leaf, const MemoryStats& stats, TimePoint now) {
+  auto it = refaults_.find(inode);
+  if (it == refaults_.end() || it->second.freed_bytes == 0) {
+    return;  // no reclaim to follow, or it still runs
+  }
+  RefaultCount& c = it->second;
+  const uint64_t since =
+      stats.refault_bytes > c.base_bytes ? stats.refault_bytes - c.base_bytes : 0;
+  const uint64_t counted = std::max(c.counted_bytes, std::min(since, c.freed_bytes));
+  RefaultNews news;
+  news.added_bytes = counted - c.counted_bytes;
+  c.counted_bytes = counted;
+  const Policy& p = policy(leaf.context);
+  const bool harmful = harmful_reclaim(counted, c.freed_bytes);
+  if (!c.judged && (harmful || now - leaf.state.last_reclaim.value_or(now) >= p.cooldown)) {
+    c.judged = true;
+    RefaultNews::Judgment j{
+        harmful, c.freed_bytes, counted, std::chrono::duration_cast<Duration>(now - c.ended), {}};
+    LeafState& state = leaf.state;
+    BackoffChange& change = j.change;
+    if (harmful && p.refault_backoff) {
+      if (backoff_factor(state.backoff_streak) < kMaxBackoffFactor) {
+        ++state.backoff_streak;
+      }
+      const bool first = state.backoff_streak == 1 || !state.hot_cache;
+      change.kind = first ? BackoffChange::Kind::kStarted : BackoffChange::Kind::kLonger;
+      state.hot_cache = true;
+    } else if (state.backoff_streak > 0) {
+      state.backoff_streak = 0;
+      state.hot_cache = false;
+      change.kind = BackoffChange::Kind::kEnded;
+    }
+    change.streak = state.backoff_streak;
+    change.hot_cache = state.hot_cache;
+    change.wait = reclaim_wait(p, state);
+    news.judged = j;
+  }
+  if (news.added_bytes > 0 || news.judged) {
+    news.name = leaf.name;
+    news.inode = inode;
+    news.context = leaf.context;
+    refaults_news_.push_back(std::move(news));
+  }
 }
 
 const Tracker::Leaf* Tracker::find(uint64_t inode) const {
@@ -79,13 +132,14 @@ std::optional<Decision> Tracker::check(const LeafSample& sample, TimePoint now) 
     return std::nullopt;
   }
   it->second.stats = sample.stats;
-  return judge(it->second, *sample.stats, now);
+  return judge(sample.inode, it->second, *sample.stats, now);
 }
 
 void Tracker::reclaim_finished(std::string_view name, uint64_t inode) {
   auto it = leaves_.find(inode);
   if (it != leaves_.end() && it->second.name == name) {
     it->second.state.in_flight = false;
+    refaults_.erase(inode);
   }
 }
 
@@ -100,20 +154,25 @@ BackoffChange Tracker::reclaim_finished(const ReclaimOutcome& outcome) {
   using R = ReclaimOutcome::Result;
   const bool informative = (outcome.result == R::kDone || outcome.result == R::kPartial) &&
                            outcome.cache_after_bytes.has_value();
-  if (informative) {
-    if (futile_reclaim(outcome.freed_bytes(), outcome.target_bytes)) {
-      // Past the cap the wait no longer grows; the streak stops counting there too.
-      if (backoff_factor(state.futile_streak) < kMaxBackoffFactor) {
-        ++state.futile_streak;
-      }
-      change.kind =
-          state.futile_streak == 1 ? BackoffChange::Kind::kStarted : BackoffChange::Kind::kLonger;
-    } else if (state.futile_streak > 0) {
-      state.futile_streak = 0;
-      change.kind = BackoffChange::Kind::kEnded;
+  const auto followed = refaults_.find(outcome.inode);
+  if (informative && futile_reclaim(outcome.freed_bytes(), outcome.target_bytes)) {
+    // Past the cap the wait no longer grows; the streak stops counting there too.
+    if (backoff_factor(state.backoff_streak) < kMaxBackoffFactor) {
+      ++state.backoff_streak;
     }
+    const bool first = state.backoff_streak == 1 || state.hot_cache;
+    change.kind = first ? BackoffChange::Kind::kStarted : BackoffChange::Kind::kLonger;
+    state.hot_cache = false;
+  } else if (informative && outcome.freed_bytes() > 0 && followed != refaults_.end()) {
+    // Whether it helped is known once its refaults are judged.
+    followed->second.freed_bytes = outcome.freed_bytes();
+    followed->second.ended = state.last_reclaim.value_or(TimePoint{}) + outcome.took;
   }
-  change.futile_streak = state.futile_streak;
+  if (followed != refaults_.end() && followed->second.freed_bytes == 0) {
+    refaults_.erase(followed);  // nothing freed, nothing to come back
+  }
+  change.streak = state.backoff_streak;
+  change.hot_cache = state.hot_cache;
   change.wait = reclaim_wait(policy(it->second.context), state);
   return change;
 }

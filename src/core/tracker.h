@@ -3,8 +3,10 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/clock.h"
@@ -23,17 +25,38 @@ struct TickResult {
   std::vector<Decision> decisions;    // one per sample; kNone where stats could not be read
 };
 
-// How a finished reclaim changed its leaf's backoff, for logging.
+// How a reclaim, once it ended (futile) or once its refaults were judged (harmful or not),
+// changed its leaf's backoff, for logging.
 struct BackoffChange {
   enum class Kind {
-    kNone,     // no change: the reclaim worked and there was no backoff, or it says nothing
-    kStarted,  // the first futile reclaim of a streak: log it once
-    kLonger,   // another futile one: the wait grew (up to kMaxBackoffFactor cooldowns)
-    kEnded,    // a reclaim worked again after a streak: back to the plain cooldown
+    kNone,     // no change: the reclaim helped and there was no backoff, or it says nothing
+    kStarted,  // the first futile (or harmful) reclaim of a streak or of its part: log it once
+    kLonger,   // another one of the same kind: the wait grew (up to kMaxBackoffFactor cooldowns)
+    kEnded,    // a reclaim helped again after a streak: back to the plain cooldown
   };
   Kind kind = Kind::kNone;
-  uint32_t futile_streak = 0;
-  Duration wait{};  // from the start of this reclaim to the next possible one
+  uint32_t streak = 0;
+  bool hot_cache = false;  // the streak's last reclaim was harmful, not futile
+  Duration wait{};         // from the start of this reclaim to the next possible one
+};
+
+// What came back of one reclaim that freed something: its leaf's refaults since the reclaim was
+// decided, up to what it freed, counted at each look at the leaf until its next reclaim decision.
+struct RefaultNews {
+  std::string name;
+  uint64_t inode = 0;
+  LeafContext context;
+  uint64_t added_bytes = 0;  // refaulted since the last news of this reclaim
+  // Once per reclaim: at the first look where the leaf has read back half of what was freed, or
+  // at the first one a cooldown after the reclaim started.
+  struct Judgment {
+    bool harmful = false;
+    uint64_t freed_bytes = 0;
+    uint64_t refaulted_bytes = 0;
+    Duration within{};  // from the end of the reclaim to this look
+    BackoffChange change;
+  };
+  std::optional<Judgment> judged;
 };
 
 // Remembers every leaf across scans and decides what to do with each, by the settings of its
@@ -59,9 +82,13 @@ class Tracker {
   void reclaim_finished(std::string_view name, uint64_t inode);
 
   // A reclaim dispatched for this leaf has ended. A done or partial one whose cache after is
-  // known feeds the backoff: futile (freed under a tenth of its target) lengthens it, anything
-  // else ends it. Failed, vanished and interrupted reclaims say nothing about shmem and leave it.
+  // known feeds the backoff: futile (freed under a tenth of its target) lengthens it at once; one
+  // that freed more has its refaults followed from here, and their judgment lengthens (harmful)
+  // or ends the backoff (RefaultNews). Failed, vanished and interrupted reclaims leave it.
   BackoffChange reclaim_finished(const ReclaimOutcome& outcome);
+
+  // The refaults counted and judged since the last call, by observe and check.
+  std::vector<RefaultNews> take_refaults() { return std::exchange(refaults_news_, {}); }
 
   // What is known of one leaf: the last scan's name, context and stats, and its reclaim state.
   struct Leaf {
@@ -82,12 +109,25 @@ class Tracker {
   const Policy& policy(const LeafContext& context) const;
 
  private:
-  Decision judge(Leaf& leaf, const MemoryStats& stats, TimePoint now);
+  // A reclaim being followed for refaults.
+  struct RefaultCount {
+    uint64_t base_bytes = 0;     // the leaf's refault counter when the reclaim was decided
+    uint64_t freed_bytes = 0;    // 0 while the reclaim runs
+    uint64_t counted_bytes = 0;  // refaulted since, up to freed_bytes
+    TimePoint ended{};
+    bool judged = false;
+  };
+
+  Decision judge(uint64_t inode, Leaf& leaf, const MemoryStats& stats, TimePoint now);
+  void follow_refaults(uint64_t inode, Leaf& leaf, const MemoryStats& stats, TimePoint now);
 
   Policy policy_;
   bool dry_run_;
   uint64_t scan_ = 0;
   std::unordered_map<uint64_t, Leaf> leaves_;  // by inode
+  // Only leaves whose last reclaim freed something (or runs): few, so not in every Leaf.
+  std::unordered_map<uint64_t, RefaultCount> refaults_;  // by inode
+  std::vector<RefaultNews> refaults_news_;
 };
 
 }  // namespace cgmm::core

@@ -3,7 +3,7 @@
 #include <cstring>
 
 #include "core/rules.h"
-#include "k8s/pod_identity.h"
+#include "obs/event_fields.h"
 
 namespace cgmm::obs {
 
@@ -11,64 +11,6 @@ namespace {
 
 using core::format_bytes;
 using core::format_duration;
-
-double seconds(core::Duration d) {
-  return std::chrono::duration<double>(d).count();
-}
-
-std::string limit_text(const std::optional<uint64_t>& limit) {
-  return limit ? format_bytes(*limit) : "none";
-}
-
-Json optional_json(const std::optional<uint64_t>& v) {
-  return v ? Json(*v) : Json(nullptr);
-}
-
-// Container ids are shown by their first 12 hex digits, as the container runtimes' tools do.
-constexpr size_t kShortIdLength = 12;
-
-// A leaf as messages name it: "<namespace>/<pod>/<container>" when the node names its container,
-// "<namespace>/<pod> container <id>" (or "pod <uid> container <id>") when it names less, else its
-// cgroup path. A runtime's cgroup says "conmon" where a container's says "container".
-std::string display(std::string_view cgroup, const core::LeafContext& context) {
-  const auto id = k8s::parse_pod_identity(cgroup);
-  if (!id) {
-    return std::string(cgroup);
-  }
-  const core::Workload* w = context.workload.get();
-  const bool named = w != nullptr && !w->namespace_name.empty() && !w->pod.empty();
-  std::string s = named ? w->namespace_name + "/" + w->pod : "pod " + id->pod_uid;
-  if (named && !context.runtime && !w->container.empty()) {
-    return s + "/" + w->container;
-  }
-  if (!id->container_id.empty()) {
-    s += context.runtime ? " conmon " : " container ";
-    s += std::string_view(id->container_id).substr(0, kShortIdLength);
-  }
-  return s;
-}
-
-// The same with the rule that decided it: "db-1/postgres-0/postgres (rule databases)".
-std::string display_ruled(std::string_view cgroup, const core::LeafContext& context) {
-  std::string s = display(cgroup, context);
-  if (context.rule) {
-    s += " (rule " + context.rule->name + ")";
-  }
-  return s;
-}
-
-// The cgroup, what the kubelet's layout and names say of it (empty where unknown), and its rule.
-void leaf_fields(Json& j, std::string_view cgroup, const core::LeafContext& context) {
-  j["cgroup"] = cgroup;
-  const auto id = k8s::parse_pod_identity(cgroup);
-  const core::Workload* w = context.workload.get();
-  j["namespace"] = w ? w->namespace_name : "";
-  j["pod"] = w ? w->pod : "";
-  j["container"] = w && !context.runtime ? w->container : "";
-  j["pod_uid"] = id ? id->pod_uid : "";
-  j["container_id"] = id ? id->container_id : "";
-  j["rule"] = context.rule ? context.rule->name : "";
-}
 
 std::string threshold_text(const core::Threshold& t) {
   return t.is_percent() ? t.to_string() + " of each cgroup's limit" : t.to_string();
@@ -99,6 +41,7 @@ std::string Start::text() const {
   }
   s += ", interval " + format_duration(interval) + ", cooldown " + format_duration(policy.cooldown);
   s += policy.exclude_shmem ? ", shmem excluded" : "";
+  s += policy.refault_backoff ? "" : ", no refault backoff";
   s += dry_run ? ", dry run" : "";
   s += once ? ", one pass" : "";
   s += listen.empty() ? "" : ", metrics on " + listen;
@@ -117,6 +60,7 @@ void Start::fields(Json& j) const {
   j["interval_seconds"] = seconds(interval);
   j["cooldown_seconds"] = seconds(policy.cooldown);
   j["exclude_shmem"] = policy.exclude_shmem;
+  j["refault_backoff"] = policy.refault_backoff;
   j["dry_run"] = dry_run;
   j["listen"] = listen;
   j["version"] = CGMM_VERSION;
@@ -195,17 +139,6 @@ std::string Decision::text() const {
 void Decision::fields(Json& j) const {
   leaf_fields(j, leaf.name, leaf.context);
   j["reason"] = core::to_string(reason);
-}
-
-std::string DecisionBackoff::text() const {
-  const core::MemoryStats stats = leaf.stats.value_or(core::MemoryStats{});
-  return display_ruled(leaf.name, leaf.context) + ": backoff (cache " +
-         format_bytes(stats.cache_bytes) + ", shmem " + format_bytes(stats.shmem_bytes) + ")";
-}
-
-void DecisionBackoff::fields(Json& j) const {
-  leaf_fields(j, leaf.name, leaf.context);
-  j["reason"] = core::to_string(core::Reason::kBackoff);
 }
 
 std::string ReclaimPlan::over() const {
@@ -287,56 +220,6 @@ std::string ReclaimVanished::text() const {
 
 std::string ReclaimInterrupted::text() const {
   return "reclaim of " + display(outcome.name, outcome.context) + " interrupted";
-}
-
-std::string ReclaimBackoff::text() const {
-  const core::ReclaimOutcome& o = outcome;
-  const std::string shmem = o.shmem_after_bytes ? format_bytes(*o.shmem_after_bytes) : "unknown";
-  return "reclaim of " + display(o.name, o.context) + " freed only " +
-         format_bytes(o.freed_bytes()) + " of " + format_bytes(o.target_bytes) + " (cache " +
-         format_bytes(o.cache_after_bytes.value_or(0)) + " left, of which shmem " + shmem +
-         "): its cache is probably shmem/tmpfs, which reclaim cannot free without swap; backing "
-         "off, next reclaim in " +
-         format_duration(change.wait) + " at the earliest, doubling up to " +
-         format_duration(longest_wait) +
-         " while reclaims keep freeing under a tenth of their target";
-}
-
-void ReclaimBackoff::fields(Json& j) const {
-  const core::ReclaimOutcome& o = outcome;
-  leaf_fields(j, o.name, o.context);
-  j["freed_bytes"] = o.freed_bytes();
-  j["target_bytes"] = o.target_bytes;
-  j["cache_after_bytes"] = optional_json(o.cache_after_bytes);
-  j["shmem_bytes"] = optional_json(o.shmem_after_bytes);
-  j["futile_streak"] = change.futile_streak;
-  j["backoff_seconds"] = seconds(change.wait);
-}
-
-std::string ReclaimBackoffLonger::text() const {
-  const core::ReclaimOutcome& o = outcome;
-  const std::string shmem = o.shmem_after_bytes ? format_bytes(*o.shmem_after_bytes) : "unknown";
-  return "reclaim of " + display(o.name, o.context) + " freed only " +
-         format_bytes(o.freed_bytes()) + " again (shmem " + shmem + "); next reclaim in " +
-         format_duration(change.wait) + " at the earliest";
-}
-
-void ReclaimBackoffLonger::fields(Json& j) const {
-  leaf_fields(j, outcome.name, outcome.context);
-  j["freed_bytes"] = outcome.freed_bytes();
-  j["futile_streak"] = change.futile_streak;
-  j["backoff_seconds"] = seconds(change.wait);
-}
-
-std::string ReclaimBackoffEnded::text() const {
-  return "reclaim of " + display(outcome.name, outcome.context) + " freed " +
-         format_bytes(outcome.freed_bytes()) + " again; back to the cooldown of " +
-         format_duration(change.wait);
-}
-
-void ReclaimBackoffEnded::fields(Json& j) const {
-  leaf_fields(j, outcome.name, outcome.context);
-  j["freed_bytes"] = outcome.freed_bytes();
 }
 
 std::string NotifyUnavailable::text() const {

@@ -228,20 +228,12 @@ struct CgroupRecovered {
   void fields(Json& j) const { j["cgroup"] = cgroup; }
 };
 
-// A leaf left alone at a scan: at trace for every leaf, at debug for one held by its backoff.
+// A leaf left alone at a scan, at trace (one held by its backoff: obs/backoff_events.h).
 struct Decision {
   static constexpr Level kLevel = Level::trace;
   static constexpr const char* kName = "decision";
   const core::LeafSample& leaf;
   core::Reason reason;
-  std::string text() const;
-  void fields(Json& j) const;
-};
-
-struct DecisionBackoff {
-  static constexpr Level kLevel = Level::debug;
-  static constexpr const char* kName = "decision";
-  const core::LeafSample& leaf;
   std::string text() const;
   void fields(Json& j) const;
 };
@@ -301,35 +293,6 @@ struct ReclaimInterrupted {
   static constexpr Level kLevel = Level::info;
   static constexpr const char* kName = "reclaim_interrupted";
   const core::ReclaimOutcome& outcome;
-  std::string text() const;
-  void fields(Json& j) const;
-};
-
-// The first futile reclaim of a streak.
-struct ReclaimBackoff {
-  static constexpr Level kLevel = Level::warn;
-  static constexpr const char* kName = "reclaim_backoff";
-  const core::ReclaimOutcome& outcome;
-  const core::BackoffChange& change;
-  core::Duration longest_wait;
-  std::string text() const;
-  void fields(Json& j) const;
-};
-
-struct ReclaimBackoffLonger {
-  static constexpr Level kLevel = Level::debug;
-  static constexpr const char* kName = "reclaim_backoff_longer";
-  const core::ReclaimOutcome& outcome;
-  const core::BackoffChange& change;
-  std::string text() const;
-  void fields(Json& j) const;
-};
-
-struct ReclaimBackoffEnded {
-  static constexpr Level kLevel = Level::info;
-  static constexpr const char* kName = "reclaim_backoff_ended";
-  const core::ReclaimOutcome& outcome;
-  const core::BackoffChange& change;
   std::string text() const;
   void fields(Json& j) const;
 };

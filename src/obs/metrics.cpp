@@ -34,6 +34,9 @@ constexpr Family kLeaves = {"cgmm_leaves", "gauge", "Leaf cgroups seen by the la
 constexpr Family kReclaims = {"cgmm_reclaims_total", "counter", "Reclaims attempted, by result."};
 constexpr Family kReclaimedBytes = {"cgmm_reclaimed_bytes_total", "counter",
                                     "Bytes freed by reclaims."};
+constexpr Family kReclaimRefaultedBytes = {
+    "cgmm_reclaim_refaulted_bytes_total", "counter",
+    "Bytes of what reclaims freed that their leaves read back before their next reclaim."};
 constexpr Family kReclaimDuration = {"cgmm_reclaim_duration_seconds", "histogram",
                                      "Time the kernel took to answer a reclaim write."};
 constexpr Family kErrors = {"cgmm_errors_total", "counter", "Errors the daemon carried on after."};
@@ -46,6 +49,9 @@ constexpr Family kLeafThreshold = {"cgmm_leaf_threshold_bytes", "gauge",
 constexpr Family kLeafLastReclaim = {
     "cgmm_leaf_last_reclaim_timestamp_seconds", "gauge",
     "When the last reclaim of the leaf finished, in seconds since the Unix epoch."};
+constexpr Family kLeafRefaultRatio = {
+    "cgmm_leaf_refault_ratio", "gauge",
+    "Share of what the leaf's last judged reclaim freed that it read back within a cooldown."};
 constexpr Family kPolicyReloadOk = {
     "cgmm_policy_last_reload_successful", "gauge",
     "Whether the last read of the policy file succeeded (1) or failed (0)."};
@@ -246,6 +252,18 @@ void Metrics::record_reclaim(const core::ReclaimOutcome& outcome,
   }
 }
 
+void Metrics::record_refaults(const core::RefaultNews& news) {
+  const std::lock_guard lock(mutex_);
+  refaulted_bytes_ += news.added_bytes;
+  auto it = rows_.find(news.name);
+  if (!news.judged || news.judged->freed_bytes == 0 || it == rows_.end() ||
+      it->second.inode != news.inode) {
+    return;
+  }
+  it->second.refault_ratio = static_cast<float>(static_cast<double>(news.judged->refaulted_bytes) /
+                                                static_cast<double>(news.judged->freed_bytes));
+}
+
 void Metrics::record_policy_load(bool ok, std::chrono::system_clock::time_point at) {
   const std::lock_guard lock(mutex_);
   PolicyLoad load = policy_.value_or(PolicyLoad{false, std::nullopt});
@@ -307,12 +325,19 @@ std::string Metrics::render() const {
   append_counters(out, kReclaims, "result", reclaims_);
   append_header(out, kReclaimedBytes);
   append_sample(out, kReclaimedBytes.name, "", static_cast<double>(reclaimed_bytes_));
+  append_header(out, kReclaimRefaultedBytes);
+  append_sample(out, kReclaimRefaultedBytes.name, "", static_cast<double>(refaulted_bytes_));
   histogram(kReclaimDuration, reclaim_duration_);
   append_counters(out, kErrors, "kind", errors_);
   leaf_gauges(kLeafCache, [](const LeafRow& r) { return as_double(r.cache_bytes); });
   leaf_gauges(kLeafLimit, [](const LeafRow& r) { return as_double(r.limit_bytes); });
   leaf_gauges(kLeafThreshold, [](const LeafRow& r) { return as_double(r.threshold_bytes); });
   leaf_gauges(kLeafLastReclaim, [](const LeafRow& r) { return r.last_reclaim_seconds; });
+  leaf_gauges(kLeafRefaultRatio, [](const LeafRow& r) -> std::optional<double> {
+    // Kept as a float: four decimals are all it holds honestly.
+    return r.refault_ratio >= 0 ? std::optional<double>(std::round(r.refault_ratio * 1e4) / 1e4)
+                                : std::nullopt;
+  });
   if (policy_) {
     append_header(out, kPolicyReloadOk);
     append_sample(out, kPolicyReloadOk.name, "", policy_->ok ? 1 : 0);

@@ -14,6 +14,7 @@
 
 #include "core/leaf_sample.h"
 #include "core/reclaim_outcome.h"
+#include "core/tracker.h"
 
 // The daemon's metrics (prefix cgmm_) and their Prometheus text exposition, format 0.0.4.
 
@@ -76,6 +77,10 @@ class Metrics {
   void record_reclaim(const core::ReclaimOutcome& outcome,
                       std::chrono::system_clock::time_point at);
 
+  // Refaults after a reclaim were counted (added to the total), and maybe judged: the judged
+  // share becomes its leaf's refault ratio, if the last scan saw that very incarnation.
+  void record_refaults(const core::RefaultNews& news);
+
   // The policy file was read, at start or again, at `at`: its two gauges, which a daemon without
   // a policy does not show.
   void record_policy_load(bool ok, std::chrono::system_clock::time_point at);
@@ -102,7 +107,8 @@ class Metrics {
   struct LeafRow {
     std::uint64_t inode = 0;
     core::LeafContext context;
-    std::uint32_t scan = 0;  // the publish_scan that last saw the leaf
+    std::uint32_t scan = 0;    // the publish_scan that last saw the leaf
+    float refault_ratio = -1;  // of the last judged reclaim; below 0 before any
     std::optional<std::uint64_t> cache_bytes;
     std::optional<std::uint64_t> limit_bytes;
     std::optional<std::uint64_t> threshold_bytes;
@@ -124,6 +130,7 @@ class Metrics {
   std::size_t leaves_ = 0;
   std::map<std::string, std::uint64_t, std::less<>> reclaims_;  // by result
   std::uint64_t reclaimed_bytes_ = 0;
+  std::uint64_t refaulted_bytes_ = 0;
   Histogram reclaim_duration_;
   std::map<std::string, std::uint64_t, std::less<>> errors_;  // by kind
   std::map<std::string, LeafRow, std::less<>> rows_;          // by cgroup

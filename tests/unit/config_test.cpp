@@ -45,11 +45,21 @@ class ConfigTest : public ::testing::Test {
     return "";
   }
 
-  static constexpr const char* kVars[] = {
-      "CGMM_PARENT",        "CGMM_THRESHOLD", "CGMM_INTERVAL",       "CGMM_COOLDOWN",
-      "CGMM_ONCE",          "CGMM_DRY_RUN",   "CGMM_LOG_LEVEL",      "CGMM_LOG_FORMAT",
-      "CGMM_LISTEN",        "CGMM_OUTPUT",    "CGMM_RECLAIM_TARGET", "CGMM_EXCLUDE_SHMEM",
-      "CGMM_NOTIFICATIONS", "RUST_LOG"};
+  static constexpr const char* kVars[] = {"CGMM_PARENT",
+                                          "CGMM_THRESHOLD",
+                                          "CGMM_INTERVAL",
+                                          "CGMM_COOLDOWN",
+                                          "CGMM_ONCE",
+                                          "CGMM_DRY_RUN",
+                                          "CGMM_LOG_LEVEL",
+                                          "CGMM_LOG_FORMAT",
+                                          "CGMM_LISTEN",
+                                          "CGMM_OUTPUT",
+                                          "CGMM_RECLAIM_TARGET",
+                                          "CGMM_EXCLUDE_SHMEM",
+                                          "CGMM_NOTIFICATIONS",
+                                          "CGMM_REFAULT_BACKOFF",
+                                          "RUST_LOG"};
 };
 
 TEST_F(ConfigTest, Defaults) {
@@ -63,6 +73,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.log_level, obs::Level::info);
   EXPECT_EQ(c.log_format, obs::LogFormat::kText);
   EXPECT_FALSE(c.policy.exclude_shmem);
+  EXPECT_TRUE(c.policy.refault_backoff);
 }
 
 TEST_F(ConfigTest, ExcludeShmemFromFlagOrEnvironment) {
@@ -71,6 +82,13 @@ TEST_F(ConfigTest, ExcludeShmemFromFlagOrEnvironment) {
   EXPECT_TRUE(config({"--parent", "/x"}).policy.exclude_shmem);
   setenv("CGMM_EXCLUDE_SHMEM", "false", 1);
   EXPECT_FALSE(config({"--parent", "/x"}).policy.exclude_shmem);
+}
+
+TEST_F(ConfigTest, RefaultBackoffIsOnUnlessTurnedOff) {
+  EXPECT_FALSE(config({"--parent", "/x", "--no-refault-backoff"}).policy.refault_backoff);
+  setenv("CGMM_REFAULT_BACKOFF", "false", 1);
+  EXPECT_FALSE(config({"--parent", "/x"}).policy.refault_backoff);
+  EXPECT_TRUE(config({"--parent", "/x", "--refault-backoff"}).policy.refault_backoff);
 }
 
 TEST_F(ConfigTest, TheFamiliarCommandLine) {
@@ -173,7 +191,7 @@ TEST_F(ConfigTest, EveryBadEnvironmentValueIsAUsageErrorNamingTheVariable) {
       {"CGMM_OUTPUT", "csv"},        {"CGMM_RECLAIM_TARGET", "-1"},
       {"CGMM_ONCE", "maybe"},        {"CGMM_DRY_RUN", "2"},
       {"CGMM_DRY_RUN", "perhaps"},   {"CGMM_EXCLUDE_SHMEM", "enable"},
-      {"CGMM_NOTIFICATIONS", "x"},
+      {"CGMM_NOTIFICATIONS", "x"},   {"CGMM_REFAULT_BACKOFF", "often"},
   };
   for (const auto& [name, value] : cases) {
     SetUp();

@@ -135,7 +135,7 @@ TEST_F(DecideTest, BackoffDoublesTheCooldownUpToSixteenTimes) {
 TEST_F(DecideTest, BackoffHoldsLongerThanTheCooldownAndSaysSo) {
   LeafState state;
   state.last_reclaim = clock_.now();
-  state.futile_streak = 2;  // four cooldowns: 120 s
+  state.backoff_streak = 2;  // four cooldowns: 120 s
   clock_.advance(seconds(45));
   Decision d = decide(stats(50 * kMiB, 100 * kMiB), policy(), state, clock_.now());
   EXPECT_EQ(d.action, Action::kNone);
@@ -152,7 +152,7 @@ TEST_F(DecideTest, BackoffHoldsLongerThanTheCooldownAndSaysSo) {
 TEST_F(DecideTest, BelowThresholdWinsOverBackoff) {
   LeafState state;
   state.last_reclaim = clock_.now();
-  state.futile_streak = 3;
+  state.backoff_streak = 3;
   EXPECT_EQ(decide(stats(kMiB, 100 * kMiB), policy(), state, clock_.now()).reason,
             Reason::kBelowThreshold);
 }

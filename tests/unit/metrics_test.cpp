@@ -91,6 +91,10 @@ TEST(MetricsPage, FreshPageHasEveryUnlabelledFamilyAtZeroAndTheBuild) {
             "# HELP cgmm_reclaimed_bytes_total Bytes freed by reclaims.\n"
             "# TYPE cgmm_reclaimed_bytes_total counter\n"
             "cgmm_reclaimed_bytes_total 0\n"
+            "# HELP cgmm_reclaim_refaulted_bytes_total Bytes of what reclaims freed that their "
+            "leaves read back before their next reclaim.\n"
+            "# TYPE cgmm_reclaim_refaulted_bytes_total counter\n"
+            "cgmm_reclaim_refaulted_bytes_total 0\n"
             "# HELP cgmm_reclaim_duration_seconds Time the kernel took to answer a reclaim write.\n"
             "# TYPE cgmm_reclaim_duration_seconds histogram\n"
             "cgmm_reclaim_duration_seconds_bucket{le=\"0.001\"} 0\n"
@@ -238,7 +242,8 @@ TEST(MetricsPage, ConcurrentScansReclaimsAndRendersLoseNothing) {
         metrics.record_reclaim(reclaim(name, R::kDone, 1, 1ms), kAt);
         metrics.record_error("read_stats");
         if (t == 0) {
-          const std::vector<LeafGauges> leaves = {{"/0", 1, static_cast<std::uint64_t>(i), {}, {}, nullptr}};
+          const std::vector<LeafGauges> leaves = {
+              {"/0", 1, static_cast<std::uint64_t>(i), {}, {}, nullptr}};
           metrics.publish_scan(1ms, leaves);
         }
       }

@@ -136,6 +136,7 @@ TEST(PolicyFile, SettingsInTheirFormats) {
     cooldown: 1.5s
     exclude-shmem: FALSE
     reclaim: True
+    refault-backoff: false
   - match: {qos: BestEffort}
     reclaim-target: 10%
 )",
@@ -147,6 +148,8 @@ TEST(PolicyFile, SettingsInTheirFormats) {
   EXPECT_EQ(p.cooldown, milliseconds(1500));
   EXPECT_FALSE(p.exclude_shmem);
   EXPECT_TRUE(p.reclaim);
+  EXPECT_FALSE(p.refault_backoff);
+  EXPECT_TRUE(rules.all()[1]->policy.refault_backoff);  // the command line's
   EXPECT_EQ(rules.all()[1]->match.qos, "besteffort");
   EXPECT_EQ(rules.all()[1]->policy.reclaim_target->to_string(), "10%");
 }
@@ -220,7 +223,7 @@ TEST(PolicyFileError, UnknownRuleKey) {
 )",
                7,
                {"unknown key \"treshold\" in rule 2 (expected one of name, match, threshold, "
-                "reclaim-target, cooldown, exclude-shmem, reclaim)"});
+                "reclaim-target, cooldown, exclude-shmem, reclaim, refault-backoff)"});
 }
 
 TEST(PolicyFileError, UnknownMatchKey) {

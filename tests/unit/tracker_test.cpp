@@ -13,7 +13,7 @@ constexpr uint64_t kMiB = 1 << 20;
 
 // `name` outlives the sample: a literal.
 core::LeafSample leaf(std::string_view name, uint64_t inode, uint64_t cache,
-                        std::optional<uint64_t> limit = 100 * kMiB) {
+                      std::optional<uint64_t> limit = 100 * kMiB) {
   core::LeafSample s;
   s.name = name;
   s.inode = inode;
@@ -174,10 +174,16 @@ TEST_F(TrackerTest, AWorkingReclaimEndsTheBackoff) {
   tracker_.reclaim_finished(finished(50 * kMiB, 50 * kMiB, 50 * kMiB));
   ASSERT_EQ(wait_and_reclaim(tracker_, clock_), 120);
 
+  // It freed 40 MiB: whether it helped is known once its refaults are judged, a cooldown later.
   BackoffChange b = tracker_.reclaim_finished(finished(50 * kMiB, 10 * kMiB, 8 * kMiB));
-  EXPECT_EQ(b.kind, BackoffChange::Kind::kEnded);
-  EXPECT_EQ(b.wait, seconds(30));
+  EXPECT_EQ(b.kind, BackoffChange::Kind::kNone);
   EXPECT_EQ(wait_and_reclaim(tracker_, clock_), 30);
+  const std::vector<RefaultNews> news = tracker_.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  ASSERT_TRUE(news[0].judged);
+  EXPECT_FALSE(news[0].judged->harmful);
+  EXPECT_EQ(news[0].judged->change.kind, BackoffChange::Kind::kEnded);
+  EXPECT_EQ(news[0].judged->change.wait, seconds(30));
   // A later futile one starts a new streak: logged once again.
   b = tracker_.reclaim_finished(finished(50 * kMiB, 50 * kMiB, 50 * kMiB));
   EXPECT_EQ(b.kind, BackoffChange::Kind::kStarted);
@@ -188,6 +194,115 @@ TEST_F(TrackerTest, AWorkingReclaimWithoutBackoffChangesNothing) {
   BackoffChange b = tracker_.reclaim_finished(finished(50 * kMiB, 0));
   EXPECT_EQ(b.kind, BackoffChange::Kind::kNone);
   EXPECT_EQ(wait_and_reclaim(tracker_, clock_), 30);
+}
+
+// p/a with 50 MiB of cache and `refaulted` MiB on its refault counter.
+core::LeafSample refaulting(uint64_t refaulted) {
+  core::LeafSample s = leaf("p/a", 1, 50 * kMiB);
+  s.stats->refault_bytes = refaulted * kMiB;
+  return s;
+}
+
+// Reclaims p/a, whose refault counter stands at 100 MiB, and finishes the reclaim having freed
+// `freed` MiB.
+void reclaim_freeing(Tracker& tracker, testing::FakeClock& clock, uint64_t freed) {
+  ASSERT_EQ(tracker.observe(one(refaulting(100)), clock.now()).decisions[0].action,
+            Action::kReclaim);
+  tracker.reclaim_finished(finished(50 * kMiB, (50 - freed) * kMiB));
+}
+
+TEST_F(TrackerTest, AReclaimWhoseCacheComesBackIsHarmfulAndBacksOffAsHotCache) {
+  reclaim_freeing(tracker_, clock_, 40);
+  // 10 MiB back after 2 s: not yet half. 25 MiB after 5 s: harmful, judged at once.
+  clock_.advance(seconds(2));
+  tracker_.observe(one(refaulting(110)), clock_.now());
+  std::vector<RefaultNews> news = tracker_.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  EXPECT_EQ(news[0].added_bytes, 10 * kMiB);
+  EXPECT_FALSE(news[0].judged);
+  clock_.advance(seconds(3));
+  tracker_.observe(one(refaulting(125)), clock_.now());
+  news = tracker_.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  EXPECT_EQ(news[0].added_bytes, 15 * kMiB);
+  ASSERT_TRUE(news[0].judged);
+  EXPECT_TRUE(news[0].judged->harmful);
+  EXPECT_EQ(news[0].judged->freed_bytes, 40 * kMiB);
+  EXPECT_EQ(news[0].judged->refaulted_bytes, 25 * kMiB);
+  EXPECT_EQ(news[0].judged->within, seconds(5));
+  EXPECT_EQ(news[0].judged->change.kind, BackoffChange::Kind::kStarted);
+  EXPECT_TRUE(news[0].judged->change.hot_cache);
+  EXPECT_EQ(news[0].judged->change.wait, seconds(60));
+
+  // Held back as hot cache, and counted on until the next decision, up to what was freed.
+  clock_.advance(seconds(35));
+  EXPECT_EQ(tracker_.observe(one(refaulting(190)), clock_.now()).decisions[0].reason,
+            Reason::kHotCache);
+  news = tracker_.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  EXPECT_EQ(news[0].added_bytes, 15 * kMiB);  // 40 of 90 MiB: the cap
+  EXPECT_FALSE(news[0].judged);
+  EXPECT_EQ(wait_and_reclaim(tracker_, clock_), 20);  // 60 s after the first
+  EXPECT_TRUE(tracker_.take_refaults().empty());
+
+  // Harmful again: a longer wait, logged as such.
+  tracker_.reclaim_finished(finished(50 * kMiB, 10 * kMiB));
+  clock_.advance(seconds(1));
+  tracker_.observe(one(refaulting(290)), clock_.now());
+  news = tracker_.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  ASSERT_TRUE(news[0].judged);
+  EXPECT_EQ(news[0].judged->change.kind, BackoffChange::Kind::kLonger);
+  EXPECT_EQ(news[0].judged->change.wait, seconds(120));
+}
+
+TEST_F(TrackerTest, AReclaimWhoseCacheStaysAwayEndsAHotCacheBackoff) {
+  reclaim_freeing(tracker_, clock_, 40);
+  clock_.advance(seconds(1));
+  tracker_.observe(one(refaulting(140)), clock_.now());  // all of it back: harmful
+  ASSERT_EQ(tracker_.take_refaults().size(), 1u);
+  clock_.advance(seconds(59));
+  reclaim_freeing(tracker_, clock_, 40);
+  // 19 MiB back within the cooldown: under half.
+  clock_.advance(seconds(29));
+  tracker_.observe(one(refaulting(119)), clock_.now());
+  EXPECT_FALSE(tracker_.take_refaults()[0].judged);
+  clock_.advance(seconds(1));
+  const TickResult r = tracker_.observe(one(refaulting(119)), clock_.now());
+  EXPECT_EQ(r.decisions[0].action, Action::kReclaim);  // the plain cooldown again
+  const std::vector<RefaultNews> news = tracker_.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  ASSERT_TRUE(news[0].judged);
+  EXPECT_FALSE(news[0].judged->harmful);
+  EXPECT_EQ(news[0].judged->change.kind, BackoffChange::Kind::kEnded);
+}
+
+TEST_F(TrackerTest, WithoutRefaultBackoffAHarmfulReclaimIsJudgedButNotBackedOff) {
+  Policy policy;
+  policy.refault_backoff = false;
+  Tracker tracker(policy, false);
+  reclaim_freeing(tracker, clock_, 40);
+  clock_.advance(seconds(1));
+  tracker.observe(one(refaulting(140)), clock_.now());
+  const std::vector<RefaultNews> news = tracker.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  ASSERT_TRUE(news[0].judged);
+  EXPECT_TRUE(news[0].judged->harmful);
+  EXPECT_EQ(news[0].judged->change.kind, BackoffChange::Kind::kNone);
+  EXPECT_EQ(wait_and_reclaim(tracker, clock_), 29);
+}
+
+TEST_F(TrackerTest, NoRefaultsAreFollowedInADryRunOrAfterAReclaimThatFreedNothing) {
+  Tracker dry(Policy{}, true);
+  ASSERT_EQ(dry.observe(one(refaulting(100)), clock_.now()).decisions[0].action, Action::kReclaim);
+  clock_.advance(seconds(1));
+  dry.observe(one(refaulting(200)), clock_.now());
+  EXPECT_TRUE(dry.take_refaults().empty());
+
+  reclaim_freeing(tracker_, clock_, 0);
+  clock_.advance(seconds(1));
+  tracker_.observe(one(refaulting(200)), clock_.now());
+  EXPECT_TRUE(tracker_.take_refaults().empty());
 }
 
 TEST_F(TrackerTest, FailedVanishedOrUnreadReclaimsLeaveTheBackoffAlone) {
