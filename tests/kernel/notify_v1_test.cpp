@@ -22,19 +22,6 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-// "2026-11-29T08:47:36.342Z" -> a time point.
-std::chrono::system_clock::time_point parse_log_time(const std::string& text) {
-  std::tm tm{};
-  int ms = 0;
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
-    throw std::runtime_error("bad log time " + text);
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return std::chrono::system_clock::from_time_t(::timegm(&tm)) + milliseconds(ms);
-}
-
 // How long a notified leaf may take to be acted on: generous for a busy machine (the latency is
 // tens of milliseconds, bench/notify_bench.sh measures it) and far inside --interval 60, so that
 // with the 60 s interval only a notification explains a reclaim within it. The controls wait this

@@ -90,8 +90,25 @@ void KernelTree::make(const std::string& rel, uint64_t limit_bytes) {
   }
 }
 
-void KernelTree::fill(const std::string& rel, uint64_t mib) {
-  fill_file(rel, next_file(), mib * kMiB);
+std::string KernelTree::fill(const std::string& rel, uint64_t mib) {
+  std::string file = next_file();
+  fill_file(rel, file, mib * kMiB);
+  return file;
+}
+
+void KernelTree::read(const std::string& rel, const std::string& file) {
+  run_in(rel, "reader", [&] {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return 4;
+    }
+    static char block[256 * 1024];
+    ssize_t n = 0;
+    while ((n = ::read(fd, block, sizeof block)) > 0) {
+    }
+    ::close(fd);
+    return n == 0 ? 0 : 5;
+  });
 }
 
 void KernelTree::fill_over(const std::string& rel, uint64_t threshold_bytes) {
@@ -138,61 +155,78 @@ std::chrono::system_clock::time_point KernelTree::fill_marking(const std::string
 std::chrono::system_clock::time_point KernelTree::fill_file(const std::string& rel,
                                                             const std::string& file, uint64_t bytes,
                                                             uint64_t mark_bytes) {
-  const std::string procs = path(rel) + "/cgroup.procs";
   int mark_pipe[2];
   if (::pipe2(mark_pipe, O_CLOEXEC) != 0) {
     throw std::runtime_error("pipe failed");
   }
+  try {
+    run_in(rel, "filler", [&] {
+      int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) {
+        return 4;
+      }
+      // Small chunks, so the mark is taken close to the byte that crossed.
+      static char block[256 * 1024];
+      std::memset(block, 'x', sizeof block);
+      uint64_t written = 0;
+      bool marked = mark_bytes == 0;
+      while (written < bytes) {
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof block, bytes - written));
+        if (::write(fd, block, n) != static_cast<ssize_t>(n)) {
+          return 5;
+        }
+        written += n;
+        if (!marked && written > mark_bytes) {
+          marked = true;
+          int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count();
+          if (::write(mark_pipe[1], &ns, sizeof ns) != sizeof ns) {
+            return 6;
+          }
+        }
+      }
+      ::fsync(fd);
+      ::close(fd);
+      return 0;
+    });
+  } catch (...) {
+    ::close(mark_pipe[0]);
+    ::close(mark_pipe[1]);
+    throw;
+  }
+  ::close(mark_pipe[1]);
+  int64_t ns = 0;
+  const bool have_mark = ::read(mark_pipe[0], &ns, sizeof ns) == sizeof ns;
+  ::close(mark_pipe[0]);
+  if (mark_bytes > 0 && !have_mark) {
+    throw std::runtime_error("filler for " + rel + " never went over its mark");
+  }
+  return std::chrono::system_clock::time_point(std::chrono::nanoseconds(ns));
+}
+
+void KernelTree::run_in(const std::string& rel, const char* what,
+                        const std::function<int()>& body) {
+  const std::string procs = path(rel) + "/cgroup.procs";
   pid_t pid = ::fork();
   if (pid < 0) {
     throw std::runtime_error("fork failed");
   }
   if (pid == 0) {
-    // The child moves itself into the cgroup, so the pages it writes are charged there.
+    // The child moves itself into the cgroup, so the pages it touches are charged there.
     std::string me = std::to_string(::getpid());
     FILE* p = std::fopen(procs.c_str(), "w");
     if (!p || std::fputs(me.c_str(), p) < 0 || std::fclose(p) != 0) {
       ::_exit(3);
     }
-    int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      ::_exit(4);
-    }
-    // Small chunks, so the mark is taken close to the byte that crossed.
-    static char block[256 * 1024];
-    std::memset(block, 'x', sizeof block);
-    uint64_t written = 0;
-    bool marked = mark_bytes == 0;
-    while (written < bytes) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof block, bytes - written));
-      if (::write(fd, block, n) != static_cast<ssize_t>(n)) {
-        ::_exit(5);
-      }
-      written += n;
-      if (!marked && written > mark_bytes) {
-        marked = true;
-        int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
-        if (::write(mark_pipe[1], &ns, sizeof ns) != sizeof ns) {
-          ::_exit(6);
-        }
-      }
-    }
-    ::fsync(fd);
-    ::close(fd);
-    ::_exit(0);
+    ::_exit(body());
   }
-  ::close(mark_pipe[1]);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  int64_t ns = 0;
-  const bool have_mark = ::read(mark_pipe[0], &ns, sizeof ns) == sizeof ns;
-  ::close(mark_pipe[0]);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || (mark_bytes > 0 && !have_mark)) {
-    throw std::runtime_error("filler for " + rel + " failed with status " + std::to_string(status));
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw std::runtime_error(std::string(what) + " for " + rel + " failed with status " +
+                             std::to_string(status));
   }
-  return std::chrono::system_clock::time_point(std::chrono::nanoseconds(ns));
 }
 
 uint64_t KernelTree::stat(const std::string& rel, const std::string& key) const {

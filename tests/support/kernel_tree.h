@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -13,7 +14,9 @@ inline constexpr uint64_t kMiB = 1024 * 1024;
 // The least page cache a leaf the daemon left alone still holds of the `mib` MiB written to it.
 // A reclaim by the daemon empties a v1 leaf (under 5 MiB is left); on a loaded host the kernel's
 // own reclaim may take some of any cgroup's cache, so "left alone" is "still holds half".
-constexpr uint64_t left_alone(uint64_t mib) { return mib * kMiB / 2; }
+constexpr uint64_t left_alone(uint64_t mib) {
+  return mib * kMiB / 2;
+}
 
 // Why the real-kernel tests cannot run here (not root, no writable cgroup v1 memory hierarchy),
 // or empty when they can.
@@ -50,8 +53,14 @@ class KernelTree {
 
   // Writes `mib` MiB of fresh, synced file data from a process inside cgroup `rel`, so that much
   // clean page cache is charged to it. Each call writes a new file. A daemon running meanwhile
-  // may reclaim part of it while the rest is still being written: see fill_over.
-  void fill(const std::string& rel, uint64_t mib);
+  // may reclaim part of it while the rest is still being written: see fill_over. Returns the
+  // file's path.
+  std::string fill(const std::string& rel, uint64_t mib);
+
+  // Reads `file` whole from a process inside cgroup `rel`: what of it is not in the page cache is
+  // read from disk and charged to `rel`, and counted as refaults where the kernel evicted it
+  // recently (memory.stat workingset_refault_file).
+  void read(const std::string& rel, const std::string& file);
 
   // Takes cgroup `rel` over `threshold_bytes` of cache with its last write only, for a daemon
   // that is running: synced fills first bring it to kOverBy under the threshold, where there is
@@ -88,6 +97,8 @@ class KernelTree {
   // its total went over `mark_bytes` (0: no mark, epoch).
   std::chrono::system_clock::time_point fill_file(const std::string& rel, const std::string& file,
                                                   uint64_t bytes, uint64_t mark_bytes = 0);
+  // Runs `body` in a child process inside cgroup `rel`; throws naming `what` unless it returns 0.
+  void run_in(const std::string& rel, const char* what, const std::function<int()>& body);
   std::string next_file() { return scratch_ + "/fill-" + std::to_string(files_++); }
   int files_ = 0;
 };
