@@ -34,11 +34,11 @@ std::string_view trim_end(std::string_view text) {
 }  // namespace
 
 uint64_t page_bytes() {
-  static const uint64_t bytes = [] {
+  static const uint64_t kBytes = [] {
     const long n = ::sysconf(_SC_PAGESIZE);
     return n > 0 ? static_cast<uint64_t>(n) : uint64_t{4096};
   }();
-  return bytes;
+  return kBytes;
 }
 
 std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Version version) {
