@@ -39,7 +39,7 @@ std::unique_ptr<LeafWatch> make_watch(const Config& config, const cgroup::Parent
   if (!watching(config)) {
     return nullptr;
   }
-  auto watch = std::make_unique<LeafWatch>(config, parent, leaf_dir, tracker, reclaims,
+  auto watch = std::make_unique<LeafWatch>(parent, leaf_dir, tracker, reclaims,
                                            cgroup::split_fd_limit(true).watches);
   return watch->valid() ? std::move(watch) : nullptr;
 }

@@ -7,11 +7,9 @@
 
 namespace cgmm::app {
 
-LeafWatch::LeafWatch(const Config& config, const cgroup::Parent& parent,
-                     const cgroup::LeafDir& leaf_dir, core::Tracker& tracker, Reclaims& reclaims,
-                     size_t budget)
-    : config_(config),
-      parent_(parent),
+LeafWatch::LeafWatch(const cgroup::Parent& parent, const cgroup::LeafDir& leaf_dir,
+                     core::Tracker& tracker, Reclaims& reclaims, size_t budget)
+    : parent_(parent),
       leaf_dir_(leaf_dir),
       tracker_(tracker),
       reclaims_(reclaims),

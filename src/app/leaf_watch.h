@@ -6,7 +6,6 @@
 #include <string>
 #include <vector>
 
-#include "app/config.h"
 #include "app/loop.h"
 #include "app/reclaims.h"
 #include "cgroup/hierarchy.h"
@@ -26,8 +25,8 @@ namespace cgmm::app {
 class LeafWatch final : public Part {
  public:
   // `budget`: the descriptors the watches may hold, one each.
-  LeafWatch(const Config& config, const cgroup::Parent& parent, const cgroup::LeafDir& leaf_dir,
-            core::Tracker& tracker, Reclaims& reclaims, size_t budget);
+  LeafWatch(const cgroup::Parent& parent, const cgroup::LeafDir& leaf_dir, core::Tracker& tracker,
+            Reclaims& reclaims, size_t budget);
 
   // False when the kernel gave no way to watch (v1 without epoll): the scans do it all.
   bool valid() const { return watch_.valid(); }
@@ -61,7 +60,6 @@ class LeafWatch final : public Part {
   // Called while `name` is alive: within the watch call it is given to.
   cgroup::UsageWatch::OpenDir opener(std::string_view name, uint64_t inode) const;
 
-  const Config& config_;
   const cgroup::Parent& parent_;
   const cgroup::LeafDir& leaf_dir_;
   core::Tracker& tracker_;
