@@ -17,6 +17,7 @@ using std::chrono::seconds;
 
 constexpr uint64_t kPageBytes = 4096;
 constexpr seconds kCooldown{3};
+constexpr size_t kReadBackTries = 3;
 
 class RefaultV1 : public ::testing::Test {
  protected:
@@ -40,16 +41,28 @@ class RefaultV1 : public ::testing::Test {
     return std::make_unique<DaemonProcess>(args);
   }
 
-  // Waits for the daemon's first reclaim of the hot leaf, then reads what it freed back into the
-  // leaf's cache. Returns what the kernel counted as refaulted meanwhile, in bytes.
-  uint64_t reclaim_and_read_back(const DaemonProcess& d) {
-    EXPECT_TRUE(
-        eventually([&] { return !events(d.err(), "reclaim", "/hot").empty(); }, seconds(20)))
-        << d.err();
-    EXPECT_LT(tree_->cache("hot"), 5 * kMiB);
-    const uint64_t before = tree_->stat("hot", "workingset_refault_file");
-    tree_->read("hot", hot_file_);
-    return (tree_->stat("hot", "workingset_refault_file") - before) * kPageBytes;
+  // Waits for the daemon's reclaim of the hot leaf, then reads what it freed back into the leaf's
+  // cache, until the kernel counts the read-back as refaults: a force_empty that runs on after
+  // the leaf's LRU is empty may also shrink the leaf's shadow entries, the kernel's memory of
+  // what it evicted, and then nothing read back counts (seen about once in ten runs here). Returns
+  // what the kernel counted as refaulted, in bytes, and in `reclaim` which reclaim (0: the first)
+  // it was of.
+  uint64_t reclaim_and_read_back(const DaemonProcess& d, size_t& reclaim) {
+    uint64_t refaulted = 0;
+    for (reclaim = 0; reclaim < kReadBackTries; ++reclaim) {
+      EXPECT_TRUE(eventually([&] { return events(d.err(), "reclaim", "/hot").size() > reclaim; },
+                             seconds(20)))
+          << d.err();
+      EXPECT_LT(tree_->cache("hot"), 5 * kMiB);
+      const uint64_t before = tree_->stat("hot", "workingset_refault_file");
+      tree_->read("hot", hot_file_);
+      refaulted = (tree_->stat("hot", "workingset_refault_file") - before) * kPageBytes;
+      if (refaulted >= 30 * kMiB) {
+        break;
+      }
+      std::cout << "the kernel counted " << refaulted / kMiB << " MiB of 40 read back; again\n";
+    }
+    return refaulted;
   }
 
   static size_t hot_cache_decisions(const std::string& log) {
@@ -66,9 +79,10 @@ class RefaultV1 : public ::testing::Test {
 
 TEST_F(RefaultV1, ALeafThatReadsBackWhatWasFreedIsLeftItsCache) {
   auto d = start(true);
-  const uint64_t refaulted = reclaim_and_read_back(*d);
+  size_t judged = 0;  // which of the hot leaf's reclaims was read back and counted
+  const uint64_t refaulted = reclaim_and_read_back(*d, judged);
   // The kernel counted the read-back: nearly all of the 40 MiB came back from disk.
-  EXPECT_GE(refaulted, 30 * kMiB);
+  ASSERT_GE(refaulted, 30 * kMiB);
   EXPECT_GE(tree_->cache("hot"), 30 * kMiB);
   // The cold leaf writes new files, which are no refaults.
   tree_->fill("cold", 40);
@@ -80,8 +94,8 @@ TEST_F(RefaultV1, ALeafThatReadsBackWhatWasFreedIsLeftItsCache) {
   ASSERT_TRUE(eventually([&] { return hot_cache_decisions(d->err()) > 0; }, seconds(20)))
       << d->err();
   // Reclaimed again once the backoff of two cooldowns is over; the cold leaf after one.
-  ASSERT_TRUE(
-      eventually([&] { return events(d->err(), "reclaim", "/hot").size() >= 2; }, seconds(30)))
+  ASSERT_TRUE(eventually([&] { return events(d->err(), "reclaim", "/hot").size() > judged + 1; },
+                         seconds(30)))
       << d->err();
   ASSERT_TRUE(
       eventually([&] { return events(d->err(), "reclaim", "/cold").size() >= 2; }, seconds(30)))
@@ -90,7 +104,7 @@ TEST_F(RefaultV1, ALeafThatReadsBackWhatWasFreedIsLeftItsCache) {
   ASSERT_EQ(d->wait(seconds(5)), 0);
 
   const std::string log = d->err();
-  const auto first = events(log, "reclaim", "/hot").front();
+  const auto first = events(log, "reclaim", "/hot").at(judged);
   const auto warned = events(log, "reclaim_refaulted", "/hot");
   ASSERT_EQ(warned.size(), 1u) << log;
   EXPECT_EQ(warned[0]["level"], "warning");
@@ -102,11 +116,11 @@ TEST_F(RefaultV1, ALeafThatReadsBackWhatWasFreedIsLeftItsCache) {
   EXPECT_LE(back, std::min(freed, refaulted));
   EXPECT_EQ(warned[0]["backoff_streak"], 1);
   EXPECT_EQ(warned[0]["backoff_seconds"], 2 * kCooldown.count());
-  // The second reclaim started two cooldowns after the first, not one (log times are to the
+  // The next reclaim started two cooldowns after the harmful one, not one (log times are to the
   // millisecond, each taken a moment after its decision).
   const auto starts = events(log, "reclaim_start", "/hot");
-  ASSERT_GE(starts.size(), 2u);
-  EXPECT_GE(parse_log_time(starts[1]["time"]) - parse_log_time(starts[0]["time"]),
+  ASSERT_GT(starts.size(), judged + 1);
+  EXPECT_GE(parse_log_time(starts[judged + 1]["time"]) - parse_log_time(starts[judged]["time"]),
             2 * kCooldown - milliseconds(100));
   // The cold leaf's reclaims helped: never a hot cache.
   EXPECT_TRUE(events(log, "reclaim_refaulted", "/cold").empty()) << log;
@@ -118,9 +132,10 @@ TEST_F(RefaultV1, ALeafThatReadsBackWhatWasFreedIsLeftItsCache) {
 // The control: without the feedback the same read-back is taken again once the cooldown is over.
 TEST_F(RefaultV1, WithoutFeedbackTheCacheReadBackIsReclaimedAgain) {
   auto d = start(false);
-  EXPECT_GE(reclaim_and_read_back(*d), 30 * kMiB);
-  ASSERT_TRUE(
-      eventually([&] { return events(d->err(), "reclaim", "/hot").size() >= 2; }, seconds(30)))
+  size_t judged = 0;
+  ASSERT_GE(reclaim_and_read_back(*d, judged), 30 * kMiB);
+  ASSERT_TRUE(eventually([&] { return events(d->err(), "reclaim", "/hot").size() > judged + 1; },
+                         seconds(30)))
       << d->err();
   EXPECT_TRUE(eventually([&] { return tree_->cache("hot") < 5 * kMiB; }, seconds(10)));
   d->signal(SIGTERM);
