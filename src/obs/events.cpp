@@ -16,8 +16,13 @@ double seconds(core::Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-std::string limit_text(const std::optional<uint64_t>& limit) {
-  return limit ? format_bytes(*limit) : "none";
+// "limit 400.0 MiB", "high limit 200.0 MiB" (v2 memory.high), "limit none".
+std::string limit_text(const core::MemoryStats& stats) {
+  if (!stats.limit_bytes) {
+    return "limit none";
+  }
+  const bool high = stats.limit_kind == core::LimitKind::kHigh;
+  return (high ? "high limit " : "limit ") + format_bytes(*stats.limit_bytes);
 }
 
 Json optional_json(const std::optional<uint64_t>& v) {
@@ -160,8 +165,7 @@ std::string CgroupAppeared::text() const {
     s += " as " + shown;
   }
   if (leaf.stats) {
-    s += " (cache " + format_bytes(leaf.stats->cache_bytes) + ", limit " +
-         limit_text(leaf.stats->limit_bytes) + ")";
+    s += " (cache " + format_bytes(leaf.stats->cache_bytes) + ", " + limit_text(*leaf.stats) + ")";
   }
   return s;
 }
@@ -215,8 +219,8 @@ std::string ReclaimPlan::over() const {
           ? "reclaimable cache " + format_bytes(core::counted_cache_bytes(stats, policy)) +
                 " (shmem " + format_bytes(stats.shmem_bytes) + " not counted)"
           : "cache " + format_bytes(stats.cache_bytes);
-  return counted + " over threshold " + format_bytes(threshold_bytes) + " (limit " +
-         limit_text(stats.limit_bytes) + ")";
+  return counted + " over threshold " + format_bytes(threshold_bytes) + " (" + limit_text(stats) +
+         ")";
 }
 
 void ReclaimPlan::fields(Json& j) const {
@@ -226,6 +230,7 @@ void ReclaimPlan::fields(Json& j) const {
   j["shmem_bytes"] = stats.shmem_bytes;
   j["threshold_bytes"] = threshold_bytes;
   j["limit_bytes"] = optional_json(stats.limit_bytes);
+  j["limit_kind"] = stats.limit_bytes ? Json(core::to_string(stats.limit_kind)) : Json(nullptr);
   j["target_bytes"] = target_bytes;
 }
 
