@@ -79,7 +79,9 @@ void LeafWatch::check(uint64_t inode, core::TimePoint now) {
   if (!dir) {
     return;
   }
-  const std::optional<uint64_t> limit = known->stats ? known->stats->limit_bytes : std::nullopt;
+  const core::Limit limit = known->stats
+                                ? core::Limit{known->stats->limit_bytes, known->stats->limit_kind}
+                                : core::Limit{};
   auto stats = cgroup::read_leaf_stats(dir->get(), parent_.version, limit, buf_);
   if (!stats) {
     return;

@@ -191,7 +191,7 @@ core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& r
   }
   if (out.result == Result::kDone || out.result == Result::kPartial ||
       out.result == Result::kFailed) {
-    auto after = cgroup::read_leaf_stats(dir.get(), reclaimer.version(), job.limit_bytes, buf);
+    auto after = cgroup::read_leaf_stats(dir.get(), reclaimer.version(), job.limit, buf);
     if (after) {
       out.cache_after_bytes = after->cache_bytes;
       out.shmem_after_bytes = after->shmem_bytes;

@@ -15,6 +15,7 @@
 #include "cgroup/leaf_dir.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/reclaim.h"
+#include "core/limit.h"
 #include "core/reclaim_outcome.h"
 
 namespace cgmm::app {
@@ -26,8 +27,8 @@ struct ReclaimJob {
   // Opens the leaf's directory, checked to be this very incarnation (name and inode).
   cgroup::LeafDir dir;
   uint64_t cache_before_bytes = 0;
-  uint64_t target_bytes = 0;            // see ReclaimOutcome::target_bytes
-  std::optional<uint64_t> limit_bytes;  // v2: the effective limit, for reading stats after
+  uint64_t target_bytes = 0;  // see ReclaimOutcome::target_bytes
+  core::Limit limit;          // v2: the effective limit, for reading stats after
 };
 
 // Runs reclaim jobs and hands back how they ended. The caller guarantees at most one job per

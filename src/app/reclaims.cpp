@@ -46,8 +46,9 @@ void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& deci
     return;
   }
   obs::emit<obs::ReclaimStart>(plan);
+  const core::Limit limit{stats.limit_bytes, stats.limit_kind};
   runner_.submit(ReclaimJob{std::string(leaf.name), leaf.inode, leaf.context, leaf_dir_,
-                            stats.cache_bytes, target, stats.limit_bytes});
+                            stats.cache_bytes, target, limit});
 }
 
 void Reclaims::collect() {

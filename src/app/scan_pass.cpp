@@ -69,7 +69,7 @@ void ScanPass::scan() {
       const core::LeafSample& s = samples_[i];
       if (s.stats) {
         gauges.push_back({s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes,
-                          r.decisions[i].threshold_bytes, &s.context});
+                          r.decisions[i].threshold_bytes, &s.context, s.stats->limit_kind});
       } else {
         gauges.push_back({s.name, s.inode, {}, {}, {}, &s.context});
         metrics->record_error("read_stats");

@@ -10,6 +10,9 @@ inline constexpr const char* kForceEmpty = "memory.force_empty";
 inline constexpr const char* kMemoryReclaim = "memory.reclaim";
 // v2: the cgroup's own hard limit, "max" when there is none.
 inline constexpr const char* kMemoryMax = "memory.max";
+// v2: the cgroup's throttling limit, in memory.max's format: over it the kernel reclaims in the
+// cgroup's own threads (memory.events counts `high`).
+inline constexpr const char* kMemoryHigh = "memory.high";
 
 // v1: the cgroup's memory usage, one number; usage above a level is necessary for cache above it.
 inline constexpr const char* kMemoryUsage = "memory.usage_in_bytes";

@@ -81,8 +81,8 @@ std::variant<Parent, ParentError> open_parent(const std::string& path) {
       return ParentError{"parent cgroup " + path +
                          " is on cgroup v2 but the memory controller is not enabled for it"};
     }
-    // A cgroup2 mount root has no memory.max: the limits that bound every leaf are those of the
-    // parent and its ancestors below it.
+    // A cgroup2 mount root has no memory.max nor memory.high: the limits that bound every leaf
+    // are those of the parent and its ancestors below it.
     parent.limit_ancestors = open_ancestors_below_mount_root(fd.get(), st.st_dev);
   } else {
     return ParentError{"parent cgroup " + path + " is not on a cgroup filesystem"};

@@ -18,8 +18,8 @@ struct Parent {
   Fd fd;
   dev_t dev = 0;  // the cgroupfs mount; the walk never leaves it
   Version version = Version::kV1;
-  // v2 only: the parent and its ancestors up to the cgroup2 mount root, whose memory.max bound
-  // every leaf. Root first.
+  // v2 only: the parent and its ancestors up to the cgroup2 mount root, whose memory.max and
+  // memory.high bound every leaf. Root first.
   std::vector<Fd> limit_ancestors;
 };
 

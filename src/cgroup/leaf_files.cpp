@@ -9,7 +9,7 @@
 namespace cgmm::cgroup {
 
 IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version,
-                                            std::optional<uint64_t> v2_limit, std::string& buf) {
+                                            const core::Limit& v2_limit, std::string& buf) {
   auto fd = open_file_at(dir_fd, files::kMemoryStat);
   if (!fd) {
     return fd.error();
@@ -18,7 +18,7 @@ IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version,
 }
 
 IoResult<core::MemoryStats> pread_leaf_stats(int stat_fd, Version version,
-                                             std::optional<uint64_t> v2_limit, std::string& buf) {
+                                             const core::Limit& v2_limit, std::string& buf) {
   if (auto st = pread_all(stat_fd, files::kMemoryStat, buf); !st) {
     return st.error();
   }
@@ -27,7 +27,8 @@ IoResult<core::MemoryStats> pread_leaf_stats(int stat_fd, Version version,
     return IoError{EBADMSG, "parse", files::kMemoryStat};
   }
   if (version == Version::kV2) {
-    stats->limit_bytes = v2_limit;
+    stats->limit_bytes = v2_limit.bytes;
+    stats->limit_kind = v2_limit.kind;
   }
   return *stats;
 }
@@ -75,8 +76,8 @@ IoResult<uint64_t> pread_usage(int fd, const char* name) {
   return IoError{EBADMSG, "parse", name};
 }
 
-IoResult<std::optional<uint64_t>> pread_memory_max(int fd, std::string& buf) {
-  if (auto st = pread_all(fd, files::kMemoryMax, buf); !st) {
+IoResult<std::optional<uint64_t>> pread_limit_file(int fd, const char* name, std::string& buf) {
+  if (auto st = pread_all(fd, name, buf); !st) {
     return st.error();
   }
   auto limit = parse_memory_max(buf);

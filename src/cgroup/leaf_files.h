@@ -7,6 +7,7 @@
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
 #include "core/leaf_sample.h"
+#include "core/limit.h"
 
 // A leaf's own files, read through its directory fd or through a file kept open: the scan, the
 // watch between scans, the daemon's check of one leaf and the reclaim's reading after it all read
@@ -14,12 +15,12 @@
 namespace cgmm::cgroup {
 
 // Reads memory.stat through the leaf's directory fd. On v2 the limit is not part of memory.stat:
-// `v2_limit` is the effective limit found by the walk.
+// `v2_limit` is the effective limit found by the walk, with its kind.
 IoResult<core::MemoryStats> read_leaf_stats(int dir_fd, Version version,
-                                            std::optional<uint64_t> v2_limit, std::string& buf);
+                                            const core::Limit& v2_limit, std::string& buf);
 // The same through an open memory.stat `stat_fd`: one pread.
 IoResult<core::MemoryStats> pread_leaf_stats(int stat_fd, Version version,
-                                             std::optional<uint64_t> v2_limit, std::string& buf);
+                                             const core::Limit& v2_limit, std::string& buf);
 
 // The usage file of `version`: v1 memory.usage_in_bytes, v2 memory.current.
 const char* usage_file(Version version);
@@ -36,8 +37,8 @@ IoResult<AnonAndSwap> read_anon_and_swap(int dir_fd, std::string& buf);
 // The same through an open usage file `fd` named `name`: one pread.
 IoResult<uint64_t> pread_usage(int fd, const char* name);
 
-// v2: reads an open memory.max. The value is the limit, or none for "max" and for text that is
-// not a limit.
-IoResult<std::optional<uint64_t>> pread_memory_max(int fd, std::string& buf);
+// v2: reads an open limit file `name` (memory.max or memory.high, one format). The value is the
+// limit, or none for "max" and for text that is not a limit.
+IoResult<std::optional<uint64_t>> pread_limit_file(int fd, const char* name, std::string& buf);
 
 }  // namespace cgmm::cgroup

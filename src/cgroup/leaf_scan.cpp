@@ -20,10 +20,10 @@ struct LeafScanner::Node {
   std::string path;  // the cgroup's name, "<parent name>/<path below it>"; the parent's own name
   uint64_t inode = 0;
   Node* up = nullptr;
-  int wd = -1;      // inotify watch, or -1: listed on every scan
-  Fd stat;          // memory.stat, kept while this is a leaf and the fd budget allows
-  Fd max;           // v2: memory.max, kept while the fd budget allows
-  size_t base = 0;  // where the last path component starts in `path` (its size for the parent)
+  int wd = -1;        // inotify watch, or -1: listed on every scan
+  Fd stat;            // memory.stat, kept while this is a leaf and the fd budget allows
+  LimitFiles limits;  // v2: memory.max and memory.high
+  size_t base = 0;    // where the last path component starts in `path` (its size for the parent)
   int depth = 0;
   std::vector<std::unique_ptr<Node>> children;
 
@@ -40,10 +40,6 @@ constexpr int kMaxDepth = 32;
 constexpr uint32_t kWatchMask =
     IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_DELETE_SELF | IN_ONLYDIR;
 
-std::optional<uint64_t> min_limit(std::optional<uint64_t> a, std::optional<uint64_t> b) {
-  return a && b ? std::min(*a, *b) : a ? a : b;
-}
-
 }  // namespace
 
 LeafScanner::LeafScanner(const Parent& parent, LeafScanOptions options)
@@ -58,10 +54,7 @@ LeafScanner::LeafScanner(const Parent& parent, LeafScanOptions options)
     inotify_.reset(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   }
   if (parent_.version == Version::kV2) {
-    for (const Fd& ancestor : parent_.limit_ancestors) {
-      auto max = open_file_at(ancestor.get(), files::kMemoryMax);
-      ancestor_max_.push_back(max ? std::move(*max) : Fd());
-    }
+    ancestor_limits_.resize(parent_.limit_ancestors.size());
   }
 }
 
@@ -103,12 +96,10 @@ void LeafScanner::scan(std::vector<core::LeafSample>& out) {
   }
 
   Limit limit;
-  if (parent_.version == Version::kV2) {
-    for (const Fd& max : ancestor_max_) {
-      if (auto own = max ? pread_memory_max(max.get(), buf_) : Limit()) {
-        limit = min_limit(limit, *own);
-      }
-    }
+  for (size_t i = 0; i < ancestor_limits_.size(); ++i) {
+    const int dir_fd = parent_.limit_ancestors[i].get();
+    const auto open = [this, dir_fd](const char* file) { return fds_.open_file_at(dir_fd, file); };
+    limit = core::tighter(limit, ancestor_limits_[i].read(fds_, open, buf_));
   }
   size_t count = 0;
   emit(*root_, limit, out, count);
@@ -297,7 +288,7 @@ void LeafScanner::release(Node& node) {
     node.wd = -1;
   }
   fds_.drop(node.stat);
-  fds_.drop(node.max);
+  node.limits.release(fds_);
   --counters_.dirs;
 }
 
@@ -309,7 +300,8 @@ void LeafScanner::emit(Node& node, Limit limit, std::vector<core::LeafSample>& o
     }
   }
   if (parent_.version == Version::kV2 && node.up != nullptr) {
-    limit = min_limit(limit, own_limit(node));
+    const auto open = [this, &node](const char* file) { return open_file(node, file); };
+    limit = core::tighter(limit, node.limits.read(fds_, open, buf_));
   }
   if (node.children.empty()) {
     sample(node, limit, out, count);
@@ -373,22 +365,6 @@ IoResult<Fd> LeafScanner::open_file(const Node& node, const char* file) {
     return IoError{err == ENOTDIR || err == EXDEV ? ENOENT : err, "open", file};
   }
   return fds_.open_file_at(dir->get(), file);
-}
-
-LeafScanner::Limit LeafScanner::own_limit(Node& node) {
-  if (node.max) {
-    if (auto limit = pread_memory_max(node.max.get(), buf_)) {
-      return *limit;
-    }
-    fds_.drop(node.max);
-    return std::nullopt;
-  }
-  auto fd = open_file(node, files::kMemoryMax);
-  auto limit = fd ? pread_memory_max(fd->get(), buf_) : fd.error();
-  if (limit && fds_.may_keep()) {
-    fds_.keep(node.max, std::move(*fd));
-  }
-  return limit ? *limit : std::nullopt;
 }
 
 }  // namespace cgmm::cgroup

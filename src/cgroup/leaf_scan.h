@@ -11,6 +11,7 @@
 #include "cgroup/fd_budget.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_dir.h"
+#include "cgroup/limit_files.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
 #include "core/leaf_sample.h"
@@ -21,9 +22,9 @@ struct LeafScanOptions {
   // Every this many scans the whole tree is listed again, a safety net under inotify. The first
   // scan is always a full walk.
   uint32_t full_walk_every = 360;
-  // The most memory.stat (and v2 memory.max) files kept open between scans; the other leaves are
-  // read with open/read/close. Unset: split_fd_limit(false).scanner, RLIMIT_NOFILE less
-  // kFdReserve.
+  // The most files kept open between scans: each leaf's memory.stat and, on v2, each
+  // directory's memory.max and memory.high (the parent's ancestors' too); the rest are read with
+  // open/read/close. Unset: split_fd_limit(false).scanner, RLIMIT_NOFILE less kFdReserve.
   std::optional<size_t> fd_budget;
   // Watch directories with inotify; without it every directory is listed on every scan.
   bool watch = true;
@@ -35,7 +36,7 @@ struct LeafScanCounters {
   uint64_t full_walks = 0;
   uint64_t dirs_listed = 0;  // directory listings (getdents) over all scans
   size_t dirs = 0;           // directories in the tree, the parent included
-  size_t kept_fds = 0;       // memory.stat (and v2 memory.max) files kept open
+  size_t kept_fds = 0;       // memory.stat (and v2 memory.max, memory.high) files kept open
   size_t fd_budget = 0;
   size_t unwatched_dirs = 0;  // listed on every scan: inotify unavailable or out of watches
 };
@@ -66,7 +67,7 @@ class LeafScanner {
 
  private:
   struct Node;
-  using Limit = std::optional<uint64_t>;
+  using Limit = core::Limit;
 
   void drain_events();
   void resolve_child(Node& dir, const std::string& name);
@@ -78,14 +79,13 @@ class LeafScanner {
   void sample(Node& node, Limit limit, std::vector<core::LeafSample>& out, size_t& count);
   IoResult<Fd> open_node_dir(const Node& node) const;
   IoResult<Fd> open_file(const Node& node, const char* file);
-  Limit own_limit(Node& node);
 
   const Parent& parent_;
   LeafScanOptions options_;
   std::shared_ptr<const Fd> root_fd_;
   LeafDir leaf_dir_;
   std::unique_ptr<Node> root_;
-  std::vector<Fd> ancestor_max_;  // v2: memory.max of the parent and its ancestors
+  std::vector<LimitFiles> ancestor_limits_;  // v2: of the parent and its ancestors
   Fd inotify_;
   std::unordered_map<int, Node*> watched_;  // inotify watch descriptors
   FdBudget fds_;

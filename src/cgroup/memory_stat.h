@@ -24,8 +24,8 @@ std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Versio
 // The value of one key of memory.stat text ("anon"), or empty when it is missing or malformed.
 std::optional<uint64_t> stat_value(std::string_view text, std::string_view key);
 
-// Parses a v2 limit file (memory.max): a byte count, or "max" for none. Empty optional inside
-// means "max"; an empty outer optional means the text is not a limit.
+// Parses a v2 limit file (memory.max, memory.high): a byte count, or "max" for none. Empty
+// optional inside means "max"; an empty outer optional means the text is not a limit.
 std::optional<std::optional<uint64_t>> parse_memory_max(std::string_view text);
 
 // Parses a usage file, one byte count: v1 memory.usage_in_bytes, v2 memory.current.

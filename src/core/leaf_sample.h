@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/limit.h"
+
 namespace cgmm::core {
 
 // What the daemon needs from one cgroup's memory.stat, in bytes.
@@ -15,13 +17,14 @@ struct MemoryStats {
   // The shmem/tmpfs part of the cache, which reclaim cannot free without swap.
   uint64_t shmem_bytes = 0;
   // The effective limit: v1 `hierarchical_memory_limit` (the smallest limit on the path to the
-  // root); v2 the smallest memory.max of the cgroup and its ancestors, filled in by the scanner.
-  // Empty when there is none.
+  // root); v2 the smallest memory.max or memory.high of the cgroup and its ancestors, filled in
+  // by the scanner. Empty when there is none.
   std::optional<uint64_t> limit_bytes;
   // Page cache the cgroup read back soon after losing it, since the cgroup was made: the kernel's
   // counter of refaulted file pages (`workingset_refault_file`; `workingset_refault` before Linux
   // 5.9), in bytes. 0 where the kernel has no such counter.
   uint64_t refault_bytes = 0;
+  LimitKind limit_kind = LimitKind::kMax;  // which of them it is (core/limit.h)
 
   bool operator==(const MemoryStats&) const = default;
 };

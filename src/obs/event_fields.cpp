@@ -9,8 +9,12 @@ double seconds(core::Duration d) {
   return std::chrono::duration<double>(d).count();
 }
 
-std::string limit_text(const std::optional<uint64_t>& limit) {
-  return limit ? core::format_bytes(*limit) : "none";
+std::string limit_text(const core::MemoryStats& stats) {
+  if (!stats.limit_bytes) {
+    return "limit none";
+  }
+  const bool high = stats.limit_kind == core::LimitKind::kHigh;
+  return (high ? "high limit " : "limit ") + core::format_bytes(*stats.limit_bytes);
 }
 
 Json optional_json(const std::optional<uint64_t>& v) {

@@ -14,8 +14,8 @@
 namespace cgmm::obs {
 
 double seconds(core::Duration d);
-// A byte count, or "none".
-std::string limit_text(const std::optional<uint64_t>& limit);
+// "limit 400.0 MiB", "high limit 200.0 MiB" (v2 memory.high), "limit none".
+std::string limit_text(const core::MemoryStats& stats);
 // The value, or null.
 Json optional_json(const std::optional<uint64_t>& v);
 

@@ -104,8 +104,7 @@ std::string CgroupAppeared::text() const {
     s += " as " + shown;
   }
   if (leaf.stats) {
-    s += " (cache " + format_bytes(leaf.stats->cache_bytes) + ", limit " +
-         limit_text(leaf.stats->limit_bytes) + ")";
+    s += " (cache " + format_bytes(leaf.stats->cache_bytes) + ", " + limit_text(*leaf.stats) + ")";
   }
   return s;
 }
@@ -148,8 +147,8 @@ std::string ReclaimPlan::over() const {
           ? "reclaimable cache " + format_bytes(core::counted_cache_bytes(stats, policy)) +
                 " (shmem " + format_bytes(stats.shmem_bytes) + " not counted)"
           : "cache " + format_bytes(stats.cache_bytes);
-  return counted + " over threshold " + format_bytes(threshold_bytes) + " (limit " +
-         limit_text(stats.limit_bytes) + ")";
+  return counted + " over threshold " + format_bytes(threshold_bytes) + " (" + limit_text(stats) +
+         ")";
 }
 
 void ReclaimPlan::fields(Json& j) const {
@@ -159,6 +158,7 @@ void ReclaimPlan::fields(Json& j) const {
   j["shmem_bytes"] = stats.shmem_bytes;
   j["threshold_bytes"] = threshold_bytes;
   j["limit_bytes"] = optional_json(stats.limit_bytes);
+  j["limit_kind"] = stats.limit_bytes ? Json(core::to_string(stats.limit_kind)) : Json(nullptr);
   j["target_bytes"] = target_bytes;
 }
 

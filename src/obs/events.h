@@ -244,7 +244,9 @@ struct ReclaimPlan {
   const core::Policy& policy;
   uint64_t threshold_bytes;
   uint64_t target_bytes;
-  std::string over() const;  // "cache 150 MiB over threshold 100 MiB (limit 400 MiB)"
+  // "cache 150 MiB over threshold 100 MiB (limit 400 MiB)", "(high limit 200 MiB)" on v2's
+  // memory.high.
+  std::string over() const;
   void fields(Json& j) const;
 };
 

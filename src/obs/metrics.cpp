@@ -42,8 +42,10 @@ constexpr Family kReclaimDuration = {"cgmm_reclaim_duration_seconds", "histogram
 constexpr Family kErrors = {"cgmm_errors_total", "counter", "Errors the daemon carried on after."};
 constexpr Family kLeafCache = {"cgmm_leaf_cache_bytes", "gauge",
                                "Page cache charged to the leaf cgroup."};
-constexpr Family kLeafLimit = {"cgmm_leaf_limit_bytes", "gauge",
-                               "Effective memory limit of the leaf cgroup."};
+constexpr Family kLeafLimit = {
+    "cgmm_leaf_limit_bytes", "gauge",
+    "Effective memory limit of the leaf cgroup; limit_kind: max (the hard limit) or high (v2 "
+    "memory.high)."};
 constexpr Family kLeafThreshold = {"cgmm_leaf_threshold_bytes", "gauge",
                                    "Page cache above which the leaf is reclaimed."};
 constexpr Family kLeafLastReclaim = {
@@ -229,6 +231,7 @@ void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const L
     if (leaf.cache_bytes) {
       row.cache_bytes = leaf.cache_bytes;
       row.limit_bytes = leaf.limit_bytes;
+      row.limit_kind = leaf.limit_kind;
       row.threshold_bytes = leaf.threshold_bytes;
     }
   }
@@ -294,8 +297,10 @@ std::string Metrics::render() const {
     append_sample(out, family.name, "_count", "", std::to_string(h.count));
   };
   std::vector<std::string> labels;  // of each row, in order
+  // `extra_label` adds a label of the family's own after the leaf's.
   const auto leaf_gauges = [&](const Family& family,
-                               std::optional<double> (*value_of)(const LeafRow&)) {
+                               std::optional<double> (*value_of)(const LeafRow&),
+                               std::string (*extra_label)(const LeafRow&) = nullptr) {
     bool header = false;
     size_t i = 0;
     for (const auto& [name, row] : rows_) {
@@ -308,7 +313,8 @@ std::string Metrics::render() const {
         append_header(out, family);
         header = true;
       }
-      append_sample(out, family.name, row_labels, *value);
+      append_sample(out, family.name,
+                    extra_label ? row_labels + ',' + extra_label(row) : row_labels, *value);
     }
   };
 
@@ -330,7 +336,9 @@ std::string Metrics::render() const {
   histogram(kReclaimDuration, reclaim_duration_);
   append_counters(out, kErrors, "kind", errors_);
   leaf_gauges(kLeafCache, [](const LeafRow& r) { return as_double(r.cache_bytes); });
-  leaf_gauges(kLeafLimit, [](const LeafRow& r) { return as_double(r.limit_bytes); });
+  leaf_gauges(
+      kLeafLimit, [](const LeafRow& r) { return as_double(r.limit_bytes); },
+      [](const LeafRow& r) { return label("limit_kind", core::to_string(r.limit_kind)); });
   leaf_gauges(kLeafThreshold, [](const LeafRow& r) { return as_double(r.threshold_bytes); });
   leaf_gauges(kLeafLastReclaim, [](const LeafRow& r) { return r.last_reclaim_seconds; });
   leaf_gauges(kLeafRefaultRatio, [](const LeafRow& r) -> std::optional<double> {

@@ -33,7 +33,8 @@ inline constexpr std::string_view kExpositionContentType =
 
 // Labels of the per-leaf series that its cgroup path gives. pod_uid, container_id and qos are
 // empty outside Kubernetes. The series also carry `namespace`, `pod`, `container` (the node's
-// names, empty where unknown) and `rule` (the policy rule that decides the leaf, empty for none).
+// names, empty where unknown) and `rule` (the policy rule that decides the leaf, empty for none);
+// cgmm_leaf_limit_bytes also `limit_kind` (`max` or `high`, core::LimitKind).
 struct LeafLabels {
   std::string cgroup;
   std::string pod_uid;
@@ -54,6 +55,7 @@ struct LeafGauges {
   std::optional<std::uint64_t> limit_bytes;      // none: no limit (or not read)
   std::optional<std::uint64_t> threshold_bytes;  // none: a percentage of no limit (or not read)
   const core::LeafContext* context = nullptr;    // its names and rule; null: neither
+  core::LimitKind limit_kind = core::LimitKind::kMax;  // which limit limit_bytes is
 };
 
 // Everything /metrics shows, as plain values under one lock: scans publish what they saw,
@@ -111,6 +113,7 @@ class Metrics {
     float refault_ratio = -1;  // of the last judged reclaim; below 0 before any
     std::optional<std::uint64_t> cache_bytes;
     std::optional<std::uint64_t> limit_bytes;
+    core::LimitKind limit_kind = core::LimitKind::kMax;
     std::optional<std::uint64_t> threshold_bytes;
     std::optional<double> last_reclaim_seconds;  // since the Unix epoch
   };

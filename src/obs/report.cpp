@@ -59,6 +59,7 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
   column("NAME", false);
   column("CACHE", true);
   column("LIMIT", true);
+  column("KIND", false);  // limit_kind: max or high
   column("THRESHOLD", true);
   column("CACHE/LIMIT", true);
   column("REFAULTED", true);  // the kernel's counter as it stands: --once cannot wait for more
@@ -81,6 +82,7 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
       const core::MemoryStats& s = *row.stats;
       l.push_back(format_bytes(s.cache_bytes));
       l.push_back(s.limit_bytes ? format_bytes(*s.limit_bytes) : "none");
+      l.emplace_back(s.limit_bytes ? core::to_string(s.limit_kind) : "-");
       l.push_back(row.decision.threshold_bytes ? format_bytes(*row.decision.threshold_bytes) : "-");
       if (s.limit_bytes && *s.limit_bytes > 0) {
         char pct[16];
@@ -93,7 +95,7 @@ void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry
       }
       l.push_back(format_bytes(s.refault_bytes));
     } else {
-      l.insert(l.end(), 5, "-");
+      l.resize(header.size() - (rules ? 2 : 1), "-");  // every size column up to RULE, ACTION
     }
     if (rules) {
       l.push_back(or_dash(row.rule));
@@ -145,6 +147,9 @@ void print_json(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_
       j["cache_bytes"] = row.stats->cache_bytes;
       j["shmem_bytes"] = row.stats->shmem_bytes;
       j["limit_bytes"] = bytes(row.stats->limit_bytes);
+      j["limit_kind"] = row.stats->limit_bytes
+                            ? ordered_json(core::to_string(row.stats->limit_kind))
+                            : ordered_json(nullptr);
       j["threshold_bytes"] = bytes(row.decision.threshold_bytes);
       j["refault_bytes"] = row.stats->refault_bytes;
       j["action"] = row.decision.action == core::Action::kReclaim

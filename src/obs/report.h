@@ -29,8 +29,8 @@ struct ReportRow {
 };
 
 // An aligned table, one row per leaf: its namespace, pod and container (when any leaf has names),
-// cgroup, cache, limit, threshold, cache as a share of the limit, its rule (when any leaf has
-// one), and what happened and why.
+// cgroup, cache, limit and its kind (`max` or `high`), threshold, cache as a share of the limit,
+// its rule (when any leaf has one), and what happened and why.
 void print_table(std::ostream& out, const std::vector<ReportRow>& rows, bool dry_run);
 
 // The same as one JSON document: {"dry_run": ..., "cgroups": [...]}, sizes in exact bytes.

@@ -23,7 +23,7 @@ TEST(IoErrors, ADirectoryWhereAControlFileShouldBeIsEisdirNotACrash) {
   EXPECT_EQ(st.error().err, EISDIR);
   EXPECT_FALSE(st.error().vanished());
   std::string buf;
-  auto stats = read_leaf_stats(p.fd.get(), Version::kV1, std::nullopt, buf);
+  auto stats = read_leaf_stats(p.fd.get(), Version::kV1, {}, buf);
   ASSERT_FALSE(stats.ok());
   EXPECT_EQ(stats.error().err, EISDIR);
   EXPECT_EQ(stats.error().describe("pod/c"), "failed to read memory.stat of pod/c: Is a directory");

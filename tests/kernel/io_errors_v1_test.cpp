@@ -69,7 +69,7 @@ TEST_F(IoErrorsV1, ARemovedCgroupAnswersVanishedOnEveryPath) {
   tree_->remove("leaf");
 
   std::string buf;
-  auto by_dir = cgroup::read_leaf_stats(dir.get(), Version::kV1, std::nullopt, buf);
+  auto by_dir = cgroup::read_leaf_stats(dir.get(), Version::kV1, {}, buf);
   ASSERT_FALSE(by_dir.ok());
   EXPECT_TRUE(by_dir.error().vanished()) << by_dir.error().describe("leaf");
   auto by_open_file = cgroup::pread_all(stat.get(), cgroup::files::kMemoryStat, buf);
@@ -92,7 +92,7 @@ TEST_F(IoErrorsV1, AnUnprivilegedUserGetsEaccesOnForceEmptyButReadsStats) {
       return 200;
     }
     std::string buf;
-    if (!cgroup::read_leaf_stats(dir.get(), Version::kV1, std::nullopt, buf).ok()) {
+    if (!cgroup::read_leaf_stats(dir.get(), Version::kV1, {}, buf).ok()) {
       return 201;
     }
     auto st = cgroup::Reclaimer(Version::kV1).reclaim(dir.get(), 0);

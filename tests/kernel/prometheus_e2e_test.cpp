@@ -111,6 +111,7 @@ TEST(PrometheusEndToEnd, PrometheusStoresTheDaemonsLeafAndReclaimSeries) {
       seconds(30));
   ASSERT_EQ(limit.size(), 1u);
   EXPECT_EQ(limit[0].value, static_cast<double>(100 * kMiB));
+  EXPECT_EQ(limit[0].labels["limit_kind"], "max");  // v1 has only the hard limit
 
   auto reclaims =
       wait_for_query(prom, R"(cgmm_reclaims_total{job="cgmm",result="done"} >= 1)", seconds(30));

@@ -27,6 +27,9 @@ LeafLabels labels_of(std::string_view cgroup) {
 
 constexpr auto kPodLabels =
     R"({cgroup="/kubepods/burstable/podabc/0123",namespace="",pod="",container="",pod_uid="abc",container_id="0123",qos="burstable",rule=""})";
+// The limit gauge adds which limit it is.
+const std::string kPodLimitLabels =
+    std::string(kPodLabels).insert(std::string_view(kPodLabels).size() - 1, R"(,limit_kind="max")");
 constexpr auto kPlainLabels = R"({cgroup="/batch/job-7",namespace="",pod="",container="",pod_uid="",container_id="",qos="",rule=""})";
 
 std::string line(std::string_view family, std::string_view labels, std::string_view value) {
@@ -58,12 +61,32 @@ TEST(MetricsLeaf, GaugesCarryTheLabelsOfTheLabeler) {
                               "cgroup.\n# TYPE cgmm_leaf_cache_bytes gauge\n" +
                               line("cgmm_leaf_cache_bytes", kPodLabels, "100")));
   EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_limit_bytes Effective memory limit of the leaf "
-                              "cgroup.\n# TYPE cgmm_leaf_limit_bytes gauge\n" +
-                              line("cgmm_leaf_limit_bytes", kPodLabels, "1000")));
+                              "cgroup; limit_kind: max (the hard limit) or high (v2 memory.high)."
+                              "\n# TYPE cgmm_leaf_limit_bytes gauge\n" +
+                              line("cgmm_leaf_limit_bytes", kPodLimitLabels, "1000")));
   EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_threshold_bytes Page cache above which the leaf "
                               "is reclaimed.\n# TYPE cgmm_leaf_threshold_bytes gauge\n" +
                               line("cgmm_leaf_threshold_bytes", kPodLabels, "500")));
   EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
+}
+
+// v2's memory.high below memory.max: the limit's series says so, and a change of kind is seen.
+TEST(MetricsLeaf, TheLimitSaysWhichLimitItIs) {
+  Metrics metrics("dev", labels_of);
+  scan(metrics,
+       {{kPlainLeaf.cgroup, 2, 100, 200 * kMiB, 100 * kMiB, nullptr, core::LimitKind::kHigh}});
+  const std::string high_labels =
+      std::string(kPlainLabels)
+          .insert(std::string_view(kPlainLabels).size() - 1, R"(,limit_kind="high")");
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", high_labels, "209715200")));
+  // The other per-leaf series do not carry it.
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPlainLabels, "100")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_threshold_bytes", kPlainLabels, "104857600")));
+  scan(metrics, {{kPlainLeaf.cgroup, 2, 100, 150 * kMiB, 75 * kMiB, nullptr}});
+  text = metrics.render();
+  EXPECT_THAT(text, Not(HasSubstr("limit_kind=\"high\"")));
+  EXPECT_THAT(text, HasSubstr("limit_kind=\"max\"} 157286400\n"));
 }
 
 TEST(MetricsLeaf, WithoutALabelerOnlyTheCgroupLabelIsSet) {
@@ -112,7 +135,7 @@ TEST(MetricsLeaf, AnUnreadLeafIsCountedAndKeepsItsLastReadingAndReclaim) {
   auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr("cgmm_leaves 2\n"));
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
-  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", kPodLabels, "1000")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", kPodLimitLabels, "1000")));
   EXPECT_THAT(text, Not(HasSubstr(kPlainLeaf.cgroup)));
   EXPECT_THAT(
       text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
@@ -167,7 +190,7 @@ TEST(MetricsLeaf, AFinishedReclaimSetsItsLeafsCacheAtOnce) {
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
   EXPECT_THAT(
       text, HasSubstr(line("cgmm_leaf_last_reclaim_timestamp_seconds", kPodLabels, "1700000000")));
-  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", kPodLabels, "209715200")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_limit_bytes", kPodLimitLabels, "209715200")));
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_threshold_bytes", kPodLabels, "52428800")));
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPlainLabels, "9")));
   EXPECT_THAT(text, HasSubstr("cgmm_reclaimed_bytes_total 157286400\n"));

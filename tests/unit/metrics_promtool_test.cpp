@@ -89,8 +89,8 @@ bool promtool_installed() {
   return std::system("command -v promtool >/dev/null 2>&1") == 0;
 }
 
-// Every family with series, labels that need escaping, an unlimited leaf, an unread one and a
-// reclaimed one.
+// Every family with series, labels that need escaping, an unlimited leaf, one bounded by
+// memory.high, an unread one and a reclaimed one.
 std::string populated_exposition() {
   const LeafLabels pod = {
       "/sys/fs/cgroup/memory/kubepods/burstable/pod0f3c1a2b-4d5e-4f60-8a7b-9c0d1e2f3a4b/"
@@ -101,9 +101,11 @@ std::string populated_exposition() {
   Metrics metrics("0.1.0", [&](std::string_view cgroup) {
     return cgroup == pod.cgroup ? pod : LeafLabels{std::string(cgroup), "", "", ""};
   });
-  const std::vector<LeafGauges> leaves = {{pod.cgroup, 1, 734003200, 2147483648, 536870912, nullptr},
-                                          {odd.cgroup, 2, 0, std::nullopt, 536870912, nullptr},
-                                          {"/batch/unread", 3, {}, {}, {}, nullptr}};
+  const std::vector<LeafGauges> leaves = {
+      {pod.cgroup, 1, 734003200, 2147483648, 536870912, nullptr},
+      {odd.cgroup, 2, 0, std::nullopt, 536870912, nullptr},
+      {"/batch/throttled", 4, 1, 1073741824, 268435456, nullptr, core::LimitKind::kHigh},
+      {"/batch/unread", 3, {}, {}, {}, nullptr}};
   metrics.publish_scan(2ms, leaves);
   metrics.publish_scan(40ms, leaves);
   metrics.record_error("read_stats");

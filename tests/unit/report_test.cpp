@@ -77,13 +77,13 @@ TEST(ReportTable, DryRunColumnsAreAlignedWithHumanSizes) {
   };
   EXPECT_EQ(table(rows, true),
             "NAME                                                                CACHE      LIMIT  "
-            "THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n"
+            "KIND  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n"
             "pod 6c1f0b2a-8d3e-4f5a-9b7c-1e2d3f4a5b6c container 91d0c4e8a2f6   8.1 MiB  256.0 MiB"
-            "   64.0 MiB         3.2%        0 B  below threshold\n"
+            "  max    64.0 MiB         3.2%        0 B  below threshold\n"
             "docker/web                                                       40.0 MiB  128.0 MiB"
-            "   32.0 MiB        31.2%        0 B  would reclaim\n"
+            "  max    32.0 MiB        31.2%        0 B  would reclaim\n"
             "docker/batch                                                     40.0 MiB       none"
-            "          -            -        0 B  no limit\n");
+            "  -             -            -        0 B  no limit\n");
 }
 
 TEST(ReportTable, NamesAndRulesGetColumnsWhenAnyLeafHasThem) {
@@ -127,23 +127,27 @@ TEST(ReportTable, EachActionSaysWhatHappened) {
   };
   EXPECT_EQ(
       table(rows, false),
-      "NAME           CACHE      LIMIT  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n"
-      "a/done      40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  reclaimed 39.0 MiB in "
+      "NAME           CACHE      LIMIT  KIND  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n"
+      "a/done      40.0 MiB  100.0 MiB  max    32.0 MiB        40.0%        0 B  reclaimed 39.0 "
+      "MiB in "
       "250ms\n"
-      "a/slow       3.0 GiB       none   32.0 MiB            -        0 B  reclaimed 3.0 GiB in "
+      "a/slow       3.0 GiB       none  -      32.0 MiB            -        0 B  reclaimed 3.0 GiB "
+      "in "
       "1.5s\n"
-      "a/failed    40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  reclaim failed: failed "
-      "to "
-      "write memory.force_empty of a/failed: Device or resource busy\n"
-      "a/cooldown  40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  cooldown\n"
-      "a/running   40.0 MiB  100.0 MiB   32.0 MiB        40.0%        0 B  reclaim running\n"
-      "a/error            -          -          -            -          -  error: failed to read "
+      "a/failed    40.0 MiB  100.0 MiB  max    32.0 MiB        40.0%        0 B  reclaim failed: "
+      "failed "
+      "to write memory.force_empty of a/failed: Device or resource busy\n"
+      "a/cooldown  40.0 MiB  100.0 MiB  max    32.0 MiB        40.0%        0 B  cooldown\n"
+      "a/running   40.0 MiB  100.0 MiB  max    32.0 MiB        40.0%        0 B  reclaim running\n"
+      "a/error            -          -  -             -            -          -  error: failed to "
+      "read "
       "memory.stat of a/error: Permission denied\n");
 }
 
 TEST(ReportTable, NoLeavesSaysSo) {
-  EXPECT_EQ(table({}, true),
-            "NAME  CACHE  LIMIT  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n(no leaf cgroups)\n");
+  EXPECT_EQ(
+      table({}, true),
+      "NAME  CACHE  LIMIT  KIND  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n(no leaf cgroups)\n");
 }
 
 TEST(ReportJson, DryRunDocumentExactly) {
@@ -167,6 +171,7 @@ TEST(ReportJson, DryRunDocumentExactly) {
       "cache_bytes": 8388608,
       "shmem_bytes": 0,
       "limit_bytes": 268435456,
+      "limit_kind": "max",
       "threshold_bytes": 67108864,
       "refault_bytes": 0,
       "action": "none",
@@ -184,6 +189,7 @@ TEST(ReportJson, DryRunDocumentExactly) {
       "cache_bytes": 41943040,
       "shmem_bytes": 4096,
       "limit_bytes": null,
+      "limit_kind": null,
       "threshold_bytes": null,
       "refault_bytes": 0,
       "action": "none",
@@ -201,6 +207,7 @@ TEST(ReportJson, DryRunDocumentExactly) {
       "cache_bytes": 41943040,
       "shmem_bytes": 0,
       "limit_bytes": 134217728,
+      "limit_kind": "max",
       "threshold_bytes": 33554432,
       "refault_bytes": 0,
       "action": "would_reclaim",
@@ -234,6 +241,7 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
       "cache_bytes": 41943040,
       "shmem_bytes": 0,
       "limit_bytes": 104857600,
+      "limit_kind": "max",
       "threshold_bytes": 33554432,
       "refault_bytes": 0,
       "action": "reclaim",
@@ -255,6 +263,7 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
       "cache_bytes": 41943040,
       "shmem_bytes": 0,
       "limit_bytes": 104857600,
+      "limit_kind": "max",
       "threshold_bytes": 33554432,
       "refault_bytes": 0,
       "action": "reclaim",
@@ -280,6 +289,28 @@ TEST(ReportJson, OutcomesAndErrorsExactly) {
   ]
 }
 )");
+}
+
+// memory.high below memory.max (cgroup v2): the table and the JSON say which limit it is.
+TEST(Report, SaysWhichLimitBoundsALeaf) {
+  core::MemoryStats throttled{120 * kMiB, 0, 200 * kMiB};
+  throttled.limit_kind = core::LimitKind::kHigh;
+  const Decision over = {Action::kReclaim, Reason::kOverThreshold, 100 * kMiB, std::nullopt};
+  const std::vector<ReportRow> rows = {
+      row("k/throttled", throttled, over),
+      row("k/hard", core::MemoryStats{10 * kMiB, 0, 400 * kMiB}, kBelow),
+  };
+  EXPECT_EQ(table(rows, true),
+            "NAME             CACHE      LIMIT  KIND  THRESHOLD  CACHE/LIMIT  REFAULTED  ACTION\n"
+            "k/throttled  120.0 MiB  200.0 MiB  high  100.0 MiB        60.0%        0 B  would "
+            "reclaim\n"
+            "k/hard        10.0 MiB  400.0 MiB  max    64.0 MiB         2.5%        0 B  below "
+            "threshold\n");
+  const std::string json = json_text(rows, true);
+  EXPECT_THAT(json,
+              ::testing::HasSubstr("\"limit_bytes\": 209715200,\n      \"limit_kind\": \"high\","));
+  EXPECT_THAT(json,
+              ::testing::HasSubstr("\"limit_bytes\": 419430400,\n      \"limit_kind\": \"max\","));
 }
 
 TEST(ReportJson, NoLeavesIsAnEmptyList) {

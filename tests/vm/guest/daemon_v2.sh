@@ -8,6 +8,7 @@
 #   kubepods.slice/kubepods-burstable.slice/
 #     pod A slice, 256M:  hot (own 64M), cold (own 64M), inherit (none), big (own 1G)
 #     pod B slice, 512M:  roomy (none)
+#     pod C slice, none:  alone, guarded (memory.high 200M each, no memory.max on the path)
 # With --threshold 25% of the effective limit (smallest memory.max on the path):
 #   hot 16M, cold 16M, inherit 64M (pod A), big 64M (pod A, not its own 1G), roomy 128M (pod B).
 set -u
@@ -303,7 +304,7 @@ log_ms() {
 start_daemon() {
   log=$kLogs/$1.log
   shift
-  "$kDaemon" --parent "$kParent" --threshold 25% --log-format json --log-level debug "$@" >"$log" 2>&1 &
+  "$kDaemon" --parent "$kParent" --log-format json --log-level debug "$@" >"$log" 2>&1 &
   daemon_pid=$!
   i=0
   until grep -q '"event":"scan_first"' "$log"; do
@@ -323,7 +324,7 @@ stop_daemon() {
 
 [ -x "$kFill" ] || fail "$kFill missing: pass it to tests/vm/run.sh"
 reset
-start_daemon between --interval 60 --cooldown 30
+start_daemon between --threshold 25% --interval 60 --cooldown 30
 latencies=
 for pair in "$hot 16" "$cold 16" "$inherit 64" "$big 64" "$roomy 128"; do
   set -- $pair # split on purpose: leaf and threshold in MiB
@@ -360,12 +361,82 @@ pass "between scans, every leaf over its threshold is reclaimed within 5 s (medi
 
 # The same without the fast path: nothing happens until the next scan, a minute away.
 reset
-start_daemon no-fast-path --interval 60 --cooldown 30 --no-notifications
+start_daemon no-fast-path --threshold 25% --interval 60 --cooldown 30 --no-notifications
 "$kFill" "$hot" /mnt/hot.dat 32 16 >/dev/null || fail "hot: writer failed"
 sleep 5
 expect_kept "$hot" $((32 * kMiB)) "--no-notifications"
 stop_daemon
 pass "with --no-notifications the same crossing waits for the next scan"
+
+# memory.high (Kubernetes Memory QoS) without any memory.max: the leaf's effective limit is its
+# memory.high, and the kernel throttles a leaf whose usage reaches it (memory.events `high`).
+# A workload streams 600 MiB through new files at a modest pace, first alone, then with the
+# daemon at --threshold 50%: judged by memory.events, never by timing.
+#   Pace: 4 MiB files, each synced, then 20 ms of sleep: 40 to 60 MiB/s under TCG on a 2-core
+#   host (600 MiB in 10 to 16 s on 6.1, 6.12 and 7.2). The writer shares the emulated CPUs with
+#   the daemon, so a busier host slows both; the sleeps leave the daemon's threads room.
+#   Margin: from the threshold (100 MiB) to memory.high (200 MiB) is 100 MiB, 1.7 s of writing at
+#   60 MiB/s. The daemon needs far less: memory.current is read at least every 250 ms near the
+#   level, a reclaim of 100 MiB of clean cache takes about 0.1 s, and memory.peak stayed at
+#   105-106 MiB on every kernel: 6 of the 100 MiB used. --cooldown 1 is shorter than the 1.7 s
+#   the cache needs to refill to the threshold, so no cooldown holds a due reclaim back.
+#   Cost: about 30 s of VM time per kernel, both streams included.
+readonly kHighMiB=200
+readonly kStreamMiB=600
+pod_c=$burstable/kubepods-burstable-podc3c3c3c3_0000_4000_8000_00000000000c.slice
+alone=$pod_c/$(scope f)
+guarded=$pod_c/$(scope 1)
+high_events() { awk '$1 == "high" { print $2 }' "$1/memory.events"; }
+peak_mib() {
+  if [ -f "$1/memory.peak" ]; then echo "$(($(cat "$1/memory.peak") / kMiB)) MiB"; else echo unknown; fi
+}
+# stream LEAF: the workload, its files kept until the leaf's count is read.
+stream() {
+  dir=/mnt/stream-${1##*/}
+  mkdir -p "$dir" || fail "mkdir $dir"
+  took=$("$kFill" --stream "$1" "$dir" "$kStreamMiB" 4 20) || fail "stream into ${1##*/} failed"
+  echo "streamed $kStreamMiB MiB into ${1##*/} in $took ms: memory.events high $(high_events "$1"), memory.peak $(peak_mib "$1")"
+}
+reset
+if ! mkdir "$pod_c" || ! echo +memory >"$pod_c/cgroup.subtree_control" || ! mkdir "$alone" "$guarded"; then
+  fail "create $pod_c and its leaves"
+fi
+for leaf in "$alone" "$guarded"; do
+  echo "${kHighMiB}M" >"$leaf/memory.high" || fail "set memory.high of ${leaf##*/}"
+done
+for dir in "$kParent" "$burstable" "$pod_c" "$alone" "$guarded"; do
+  [ "$(cat "$dir/memory.max")" = max ] || fail "$dir must have no memory.max"
+done
+
+"$kDaemon" --parent "$kParent" --once --dry-run --threshold 50% --output json --log-level warn \
+  >"$kLogs/high-report.json" 2>"$kLogs/high-report.log" || fail "--once --output json failed"
+# The leaf's own object: from its "cgroup" line to the brace that closes it.
+entry=$(awk -v leaf="${guarded##*/}" 'index($0, "\"cgroup\": ") && index($0, leaf) { on = 1 }
+  on { print } on && /^    }/ { exit }' "$kLogs/high-report.json")
+if ! echo "$entry" | grep -q "\"limit_bytes\": $((kHighMiB * kMiB)),$" ||
+  ! echo "$entry" | grep -q '"limit_kind": "high"'; then
+  fail "the report does not give ${guarded##*/} memory.high ($kHighMiB MiB) as its limit: $entry"
+fi
+pass "a leaf with memory.high and no memory.max: limit $kHighMiB MiB, limit_kind high in the report"
+
+stream "$alone"
+alone_high=$(high_events "$alone")
+rm -rf "/mnt/stream-${alone##*/}"
+[ "$alone_high" -gt 0 ] || fail "without the daemon ${alone##*/} was never throttled (memory.events high 0)"
+pass "without the daemon the stream runs into memory.high: memory.events high $alone_high"
+
+start_daemon high --threshold 50% --cooldown 1
+stream "$guarded"
+guarded_high=$(high_events "$guarded")
+reclaims=$(grep '"event":"reclaim"' "$log" | grep -c "${guarded##*/}")
+stop_daemon
+rm -rf "/mnt/stream-${guarded##*/}"
+[ "$guarded_high" -eq 0 ] ||
+  fail "with the daemon ${guarded##*/} was still throttled: memory.events high $guarded_high after $reclaims reclaims"
+[ "$reclaims" -gt 0 ] || fail "the daemon never reclaimed ${guarded##*/}"
+grep '"event":"reclaim_start"' "$log" | grep "${guarded##*/}" | grep -q '"limit_kind":"high"' ||
+  fail "the daemon's reclaim_start events do not say limit_kind high"
+pass "with the daemon (--threshold 50% of memory.high) the same stream is never throttled: $reclaims reclaims, memory.events high 0"
 
 if [ -n "$late_failures" ]; then
   echo "FAIL: checks that failed above:$late_failures"
