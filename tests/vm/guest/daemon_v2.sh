@@ -368,6 +368,46 @@ expect_kept "$hot" $((32 * kMiB)) "--no-notifications"
 stop_daemon
 pass "with --no-notifications the same crossing waits for the next scan"
 
+# Refault feedback: a leaf that reads back what a reclaim freed keeps its cache for longer (hot
+# cache). The kernel counts the read-back in memory.stat `workingset_refault_file`, in pages. On
+# 6.1 a reclaim that empties the leaf's cache also drops the kernel's record of what it evicted
+# (kernel_facts.sh), so the reclaim here keeps a target (10% of hot's 64 MiB). Should a memcg
+# reclaim still drop that record (seen on v1 now and then), none of the read-back counts: the
+# leaf is then reclaimed again after its cooldown and read back again, up to three times.
+refaults_of() { awk '$1 == "workingset_refault_file" { print $2 }' "$1/memory.stat"; }
+reset
+fill "$hot" 40
+start_daemon refault --threshold 25% --reclaim-target 10% --interval 1 --cooldown 3
+refaulted=0
+for try in 1 2 3; do
+  i=0
+  while [ "$(file_of "$hot")" -ge $((16 * kMiB)) ]; do
+    alive "$daemon_pid" || fail "the running daemon exited"
+    [ $i -lt 300 ] || fail "refault: hot not reclaimed within 30 s (try $try)"
+    sleep 0.1
+    i=$((i + 1))
+  done
+  before=$(refaults_of "$hot")
+  sh -c 'echo $$ >"$1/cgroup.procs" && cat "$2" >/dev/null' read "$hot" /mnt/hot.dat ||
+    fail "could not read hot's file back from hot"
+  refaulted=$((($(refaults_of "$hot") - before) * 4096))
+  [ "$refaulted" -lt $((20 * kMiB)) ] || break
+  echo "refault: the kernel counted $((refaulted / kMiB)) MiB of the 34 freed (try $try); again"
+done
+[ "$refaulted" -ge $((20 * kMiB)) ] || fail "refault: the kernel never counted the read-back as refaults"
+i=0
+until grep '"event":"reclaim_refaulted"' "$log" | grep -q "${hot##*/}"; do
+  alive "$daemon_pid" || fail "the running daemon exited"
+  [ $i -lt 200 ] || fail "refault: no reclaim_refaulted for hot within 20 s of reading back $((refaulted / kMiB)) MiB"
+  sleep 0.1
+  i=$((i + 1))
+done
+# Held back as hot cache (2 cooldowns from the harmful reclaim): the cache read back stays.
+kept=$(mib_of "$hot")
+[ "$kept" -ge 16 ] || fail "refault: hot holds $kept MiB after reclaim_refaulted, want its read-back cache kept"
+stop_daemon
+pass "a leaf that read back $((refaulted / kMiB)) MiB (kernel's count) is judged hot and keeps $kept MiB over its 16 MiB threshold"
+
 # memory.high (Kubernetes Memory QoS) without any memory.max: the leaf's effective limit is its
 # memory.high, and the kernel throttles a leaf whose usage reaches it (memory.events `high`).
 # A workload streams 600 MiB through new files at a modest pace, first alone, then with the
