@@ -94,8 +94,10 @@ std::variant<Config, int> parse_config(int argc, const char* const* argv) {
               ->type_name("PATH"),
           "CGMM_PARENT", &parent);
   CLI::Option* threshold_opt = env.add(
-      cli.add_option("--threshold", threshold,
-                     "Cache above which a cgroup is reclaimed: N% of its memory limit or a size")
+      cli.add_option(
+             "--threshold", threshold,
+             "Cache above which a cgroup is reclaimed: N% of its effective memory limit "
+             "(the smallest on its path; on cgroup v2 memory.high or memory.max), or a size")
           ->type_name("N%|SIZE")
           ->capture_default_str(),
       "CGMM_THRESHOLD", &threshold);
