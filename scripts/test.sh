@@ -3,7 +3,7 @@
 # real-kernel tests (ctest), then the suites that live outside ctest. Run as root on a machine
 # with the cgroup v1 memory controller; exits non-zero if anything failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export BUILD_DIR=${BUILD_DIR:-build}
 
 # promtool checks the metrics exposition, and the end-to-end test scrapes with a real Prometheus
@@ -16,15 +16,18 @@ scripts/cleanup-test-cgroups.sh
 passed=0
 failed=0
 failures=()
+# Each suite says how long it took: the whole run must stay well inside CI's time limit.
 run_suite() {
-  local name=$1
+  local name=$1 start=$SECONDS
   shift
   echo "=== $name"
   if "$@"; then
     passed=$((passed + 1))
+    echo "=== $name: passed in $((SECONDS - start)) s"
   else
     failed=$((failed + 1))
     failures+=("$name")
+    echo "=== $name: FAILED in $((SECONDS - start)) s"
   fi
 }
 
@@ -56,5 +59,5 @@ echo
 if ((failed)); then
   echo "failed suites: ${failures[*]}"
 fi
-echo "suites: $passed passed, $failed failed"
+echo "suites: $passed passed, $failed failed, in $((SECONDS / 60)) min $((SECONDS % 60)) s"
 ((failed == 0))
