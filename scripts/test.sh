@@ -3,7 +3,7 @@
 # real-kernel tests (ctest), then the suites that live outside ctest. Run as root on a machine
 # with the cgroup v1 memory controller; exits non-zero if anything failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 export BUILD_DIR=${BUILD_DIR:-build}
 
 # promtool checks the metrics exposition, and the end-to-end test scrapes with a real Prometheus
@@ -49,6 +49,9 @@ for suite in ${VM_KERNELS:-bookworm trixie sid}; do
   run_suite "the daemon on cgroup v2 in a VM ($version)" \
     env VM_KERNEL="$suite" tests/vm/run.sh tests/vm/guest/daemon_v2.sh \
     "$BUILD_DIR/cgroup-memory-manager" "$BUILD_DIR/tests/cgmm_fill_mark"
+  run_suite "swap guard on cgroup v2 in a VM ($version)" \
+    env VM_KERNEL="$suite" tests/vm/run.sh tests/vm/guest/swap_v2.sh \
+    "$BUILD_DIR/cgroup-memory-manager" "$BUILD_DIR/tests/cgmm_hold_anon"
 done
 run_suite "benchmark command, small N (bench/scan_bench.sh --quick)" bench/scan_bench.sh --quick
 
