@@ -52,6 +52,9 @@ for suite in ${VM_KERNELS:-bookworm trixie sid}; do
   run_suite "the daemon on cgroup v2 in a VM ($version)" \
     env VM_KERNEL="$suite" tests/vm/run.sh tests/vm/guest/daemon_v2.sh \
     "$BUILD_DIR/cgroup-memory-manager" "$BUILD_DIR/tests/cgmm_fill_mark"
+  run_suite "swap guard on cgroup v2 in a VM ($version)" \
+    env VM_KERNEL="$suite" tests/vm/run.sh tests/vm/guest/swap_v2.sh \
+    "$BUILD_DIR/cgroup-memory-manager" "$BUILD_DIR/tests/cgmm_hold_anon"
 done
 run_suite "benchmark command, small N (bench/scan_bench.sh --quick)" bench/scan_bench.sh --quick
 
