@@ -103,7 +103,9 @@ void Tracker::follow_refaults(uint64_t inode, Leaf& leaf, const MemoryStats& sta
       const bool first = state.backoff_streak == 1 || !state.hot_cache;
       change.kind = first ? BackoffChange::Kind::kStarted : BackoffChange::Kind::kLonger;
       state.hot_cache = true;
-    } else if (state.backoff_streak > 0) {
+    } else if (!harmful && state.backoff_streak > 0) {
+      // Only a reclaim that helped ends a backoff; with refault backoff off a harmful one
+      // neither lengthens nor ends it.
       state.backoff_streak = 0;
       state.hot_cache = false;
       change.kind = BackoffChange::Kind::kEnded;
@@ -111,6 +113,8 @@ void Tracker::follow_refaults(uint64_t inode, Leaf& leaf, const MemoryStats& sta
     change.streak = state.backoff_streak;
     change.hot_cache = state.hot_cache;
     change.wait = reclaim_wait(p, state);
+    const TimePoint next = leaf.state.last_reclaim.value_or(now) + change.wait;
+    j.next_in = next > now ? std::chrono::duration_cast<Duration>(next - now) : Duration{};
     news.judged = j;
   }
   if (news.added_bytes > 0 || news.judged) {

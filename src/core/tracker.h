@@ -53,7 +53,8 @@ struct RefaultNews {
     bool harmful = false;
     uint64_t freed_bytes = 0;
     uint64_t refaulted_bytes = 0;
-    Duration within{};  // from the end of the reclaim to this look
+    Duration within{};   // from the end of the reclaim to this look
+    Duration next_in{};  // from this look to the next possible reclaim of the leaf
     BackoffChange change;
   };
   std::optional<Judgment> judged;

@@ -83,7 +83,7 @@ std::string ReclaimRefaulted::text() const {
   return "reclaim of " + display(news.name, news.context) + " did not help: " + came_back(j) +
          "; its cache is in use (hot cache), and reclaiming it only costs disk reads; backing "
          "off, next reclaim in " +
-         format_duration(j.change.wait) + " at the earliest, doubling up to " +
+         format_duration(j.next_in) + " at the earliest, doubling up to " +
          format_duration(longest_wait) + " while half of what reclaims free comes back";
 }
 
@@ -96,7 +96,7 @@ void ReclaimRefaulted::fields(Json& j) const {
 std::string ReclaimRefaultedAgain::text() const {
   const core::RefaultNews::Judgment& j = *news.judged;
   return "reclaim of " + display(news.name, news.context) + " did not help again: " + came_back(j) +
-         "; next reclaim in " + format_duration(j.change.wait) + " at the earliest";
+         "; next reclaim in " + format_duration(j.next_in) + " at the earliest";
 }
 
 void ReclaimRefaultedAgain::fields(Json& j) const {

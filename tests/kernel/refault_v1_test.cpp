@@ -16,7 +16,9 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 constexpr uint64_t kPageBytes = 4096;
-constexpr seconds kCooldown{3};
+// Long enough for the test to read the freed 40 MiB back from disk on a busy machine before the
+// daemon's judgment a cooldown after the reclaim.
+constexpr seconds kCooldown{5};
 constexpr size_t kReadBackTries = 3;
 
 class RefaultV1 : public ::testing::Test {
@@ -33,7 +35,7 @@ class RefaultV1 : public ::testing::Test {
 
   std::unique_ptr<DaemonProcess> start(bool feedback) {
     std::vector<std::string> args = {"--parent",     tree_->root(), "--threshold", "20%",
-                                     "--interval",   "100ms",       "--cooldown",  "3s",
+                                     "--interval",   "100ms",       "--cooldown",  "5s",
                                      "--log-format", "json",        "--log-level", "debug"};
     if (!feedback) {
       args.emplace_back("--no-refault-backoff");
@@ -57,7 +59,10 @@ class RefaultV1 : public ::testing::Test {
       const uint64_t before = tree_->stat("hot", "workingset_refault_file");
       tree_->read("hot", hot_file_);
       refaulted = (tree_->stat("hot", "workingset_refault_file") - before) * kPageBytes;
-      if (refaulted >= 30 * kMiB) {
+      // The daemon judges by the same counter: half of what it freed makes the reclaim harmful.
+      const auto freed =
+          events(d.err(), "reclaim", "/hot").at(reclaim)["freed_bytes"].get<uint64_t>();
+      if (2 * refaulted >= freed) {
         break;
       }
       std::cout << "the kernel counted " << refaulted / kMiB << " MiB of 40 read back; again\n";
@@ -81,8 +86,8 @@ TEST_F(RefaultV1, ALeafThatReadsBackWhatWasFreedIsLeftItsCache) {
   auto d = start(true);
   size_t judged = 0;  // which of the hot leaf's reclaims was read back and counted
   const uint64_t refaulted = reclaim_and_read_back(*d, judged);
-  // The kernel counted the read-back: nearly all of the 40 MiB came back from disk.
-  ASSERT_GE(refaulted, 30 * kMiB);
+  // The kernel counted the read-back: at least half of the 40 MiB came back from disk.
+  ASSERT_GE(refaulted, 20 * kMiB);
   EXPECT_GE(tree_->cache("hot"), 30 * kMiB);
   // The cold leaf writes new files, which are no refaults.
   tree_->fill("cold", 40);
@@ -133,7 +138,7 @@ TEST_F(RefaultV1, ALeafThatReadsBackWhatWasFreedIsLeftItsCache) {
 TEST_F(RefaultV1, WithoutFeedbackTheCacheReadBackIsReclaimedAgain) {
   auto d = start(false);
   size_t judged = 0;
-  ASSERT_GE(reclaim_and_read_back(*d, judged), 30 * kMiB);
+  ASSERT_GE(reclaim_and_read_back(*d, judged), 20 * kMiB);
   ASSERT_TRUE(eventually([&] { return events(d->err(), "reclaim", "/hot").size() > judged + 1; },
                          seconds(30)))
       << d->err();

@@ -289,7 +289,30 @@ TEST_F(TrackerTest, WithoutRefaultBackoffAHarmfulReclaimIsJudgedButNotBackedOff)
   ASSERT_TRUE(news[0].judged);
   EXPECT_TRUE(news[0].judged->harmful);
   EXPECT_EQ(news[0].judged->change.kind, BackoffChange::Kind::kNone);
+  EXPECT_EQ(news[0].judged->next_in, seconds(29));
   EXPECT_EQ(wait_and_reclaim(tracker, clock_), 29);
+}
+
+TEST_F(TrackerTest, WithoutRefaultBackoffAHarmfulReclaimDoesNotEndAFutileBackoff) {
+  Policy policy;
+  policy.refault_backoff = false;
+  Tracker tracker(policy, false);
+  ASSERT_EQ(tracker.observe(one(refaulting(100)), clock_.now()).decisions[0].action,
+            Action::kReclaim);
+  // Freed 1 of 50 MiB: futile, two cooldowns to wait.
+  EXPECT_EQ(tracker.reclaim_finished(finished(50 * kMiB, 49 * kMiB)).kind,
+            BackoffChange::Kind::kStarted);
+  clock_.advance(seconds(60));
+  reclaim_freeing(tracker, clock_, 40);
+  clock_.advance(seconds(1));
+  tracker.observe(one(refaulting(140)), clock_.now());  // all of it back: harmful
+  const std::vector<RefaultNews> news = tracker.take_refaults();
+  ASSERT_EQ(news.size(), 1u);
+  ASSERT_TRUE(news[0].judged);
+  EXPECT_TRUE(news[0].judged->harmful);
+  EXPECT_EQ(news[0].judged->change.kind, BackoffChange::Kind::kNone);
+  EXPECT_EQ(news[0].judged->change.streak, 1u);
+  EXPECT_EQ(wait_and_reclaim(tracker, clock_), 59);  // still two cooldowns
 }
 
 TEST_F(TrackerTest, NoRefaultsAreFollowedInADryRunOrAfterAReclaimThatFreedNothing) {
