@@ -92,8 +92,11 @@ void Tracker::follow_refaults(uint64_t inode, Leaf& leaf, const MemoryStats& sta
   const bool harmful = harmful_reclaim(counted, c.freed_bytes);
   if (!c.judged && (harmful || now - leaf.state.last_reclaim.value_or(now) >= p.cooldown)) {
     c.judged = true;
-    RefaultNews::Judgment j{
-        harmful, c.freed_bytes, counted, std::chrono::duration_cast<Duration>(now - c.ended), {}};
+    RefaultNews::Judgment j;
+    j.harmful = harmful;
+    j.freed_bytes = c.freed_bytes;
+    j.refaulted_bytes = counted;
+    j.within = std::chrono::duration_cast<Duration>(now - c.ended);
     LeafState& state = leaf.state;
     BackoffChange& change = j.change;
     if (harmful && p.refault_backoff) {
