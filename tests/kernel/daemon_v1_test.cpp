@@ -112,13 +112,18 @@ TEST_F(DaemonV1, RunningDaemonHoldsTheCooldown) {
     if (std::chrono::steady_clock::now() >= started + kCooldown) {
       break;
     }
-    if (cache <= kThreshold) {
+    // A reclaim by the daemon empties the leaf; the host's own reclaim, on a busy machine, may
+    // trim a little of it (seen in sanitizer runs: just under the threshold, then no reclaim).
+    if (cache < 5 * kMiB) {
       reclaimed_early = true;
       break;
     }
     ::usleep(50'000);
   }
   EXPECT_FALSE(reclaimed_early) << "reclaimed again inside the cooldown\n" << d.err();
+  if (tree_->cache(kOwnLimit) <= kThreshold) {
+    tree_->fill(kOwnLimit, 2);  // trimmed under it meanwhile: over it once more
+  }
 
   // ...and reclaimed once it has passed (had it passed before the refill's last write, that
   // write is all a reclaim could leave), and not before.
