@@ -66,6 +66,7 @@ cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp -r "$kernel/lib/modules/$release" "$root/lib/modules/"
 cp "$guest_script" "$root/guest/test.sh"
+cp "$here/guest/lib.sh" "$root/guest/lib.sh"
 for f in "$@"; do
   cp "$f" "$root/bin/"
   chmod 0755 "$root/bin/${f##*/}"

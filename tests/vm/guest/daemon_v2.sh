@@ -79,14 +79,10 @@ alive() {
   state=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
   [ -n "$state" ] && [ "$state" != Z ]
 }
-# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
-kernel_at_least() {
-  r=$(uname -r)
-  major=${r%%.*}
-  rest=${r#*.}
-  minor=${rest%%[!0-9]*}
-  [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
-}
+# kernel_at_least, shared by the guest scripts (tests/vm/run.sh puts it there).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. /guest/lib.sh
+
 report() {
   line="$1:"
   for leaf in $leaves; do line="$line $(name_of "$leaf")=$(mib_of "$leaf")M"; done

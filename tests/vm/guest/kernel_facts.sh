@@ -20,21 +20,9 @@ pass() { echo "ok: $*"; }
 stat_of() { awk -v k="$2" '$1 == k { print $2 }' "$1/memory.stat"; }
 mib() { echo "$(($1 / kMiB)) MiB ($1 bytes)"; }
 
-# write_to FILE VALUE: one write(2) of VALUE; sets write_rc and write_err. ash's builtin echo
-# reports the errno of a failed write ("sh: write error: <strerror>"); its printf does not.
-write_to() {
-  write_err=$({ echo "$2" >"$1"; } 2>&1)
-  write_rc=$?
-}
-
-# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
-kernel_at_least() {
-  r=$(uname -r)
-  major=${r%%.*}
-  rest=${r#*.}
-  minor=${rest%%[!0-9]*}
-  [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
-}
+# write_to and kernel_at_least, shared by the guest scripts (tests/vm/run.sh puts it there).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. /guest/lib.sh
 
 # fill CGROUP FILE MIB: a process inside CGROUP writes MIB MiB of clean page cache to FILE.
 fill() {

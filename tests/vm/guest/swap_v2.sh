@@ -46,21 +46,9 @@ mib() { echo "$(($1 / kMiB)) MiB ($1 bytes)"; }
 # json_field LINE KEY: a number or boolean of a one-line JSON object.
 json_field() { echo "$1" | sed -n "s/.*\"$2\":\([0-9a-z]*\).*/\1/p"; }
 
-# write_to FILE VALUE: one write(2) of VALUE; sets write_rc and write_err. ash's builtin echo
-# reports the errno of a failed write ("sh: write error: <strerror>"); its printf does not.
-write_to() {
-  write_err=$({ echo "$2" >"$1"; } 2>&1)
-  write_rc=$?
-}
-
-# kernel_at_least MAJOR MINOR: the running kernel is MAJOR.MINOR or newer.
-kernel_at_least() {
-  r=$(uname -r)
-  major=${r%%.*}
-  rest=${r#*.}
-  minor=${rest%%[!0-9]*}
-  [ "$major" -gt "$1" ] || { [ "$major" -eq "$1" ] && [ "$minor" -ge "$2" ]; }
-}
+# write_to and kernel_at_least, shared by the guest scripts (tests/vm/run.sh puts it there).
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. /guest/lib.sh
 
 # fill_leaf LEAF: creates LEAF with its limit, a process inside holding kAnonMiB of anonymous
 # memory, and kFileMiB of clean page cache written and synced from inside it.
