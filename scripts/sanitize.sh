@@ -15,7 +15,7 @@ if ((${#kinds[@]} == 0)); then
   kinds=(asan tsan)
 fi
 
-scripts/setup.sh clang-14 libclang-rt-14-dev || exit 1
+scripts/setup.sh --tests clang-14 libclang-rt-14-dev || exit 1
 
 # Child processes (the daemon started by the kernel tests) inherit these through
 # tests/support/daemon_process.cpp.

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Installs the Debian packages needed to build and test, only those that are missing.
-# Usage: scripts/setup.sh [extra-package ...]
+# Installs the Debian packages needed to build the daemon, only those that are missing; with
+# --tests also what the tests and benchmarks build with (GoogleTest, GoogleMock, Google Benchmark).
+# The container image's build stage runs it without --tests, so it carries no test library.
+# Usage: scripts/setup.sh [--tests] [extra-package ...]
 set -euo pipefail
 
-packages=(
-  build-essential cmake pkg-config
-  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
-  "$@"
-)
+packages=(build-essential cmake pkg-config
+  libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev)
+if [[ ${1:-} == --tests ]]; then
+  shift
+  packages+=(libgtest-dev libgmock-dev libbenchmark-dev)
+fi
+packages+=("$@")
 
 missing=()
 for p in "${packages[@]}"; do

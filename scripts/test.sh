@@ -9,7 +9,7 @@ export BUILD_DIR=${BUILD_DIR:-build}
 # promtool checks the metrics exposition, and the end-to-end test scrapes with a real Prometheus
 # server (Debian ships promtool only with the server). strace watches what the daemon writes;
 # clang builds the fuzz targets; clang-format and clang-tidy check the style (scripts/lint.sh).
-scripts/setup.sh prometheus strace clang-14 libclang-rt-14-dev clang-format clang-tidy || exit 1
+scripts/setup.sh --tests prometheus strace clang-14 libclang-rt-14-dev clang-format clang-tidy || exit 1
 scripts/build.sh -DCGMM_TESTS=ON -DCGMM_BENCH=ON || exit 1
 scripts/cleanup-test-cgroups.sh
 
