@@ -42,6 +42,8 @@ scripts/cleanup-test-cgroups.sh
 run_suite "deployment manifests, unit and image (tests/deploy/run.sh)" tests/deploy/run.sh
 run_suite "Debian package (tests/deploy/package.sh)" tests/deploy/package.sh
 run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/image.sh
+run_suite "the image on real containers, run as the DaemonSet runs it (tests/deploy/container.sh)" \
+  tests/deploy/container.sh
 # The v2 suites on each kernel users run: Debian 12's 6.1, Debian 13's 6.12 and unstable's newest
 # (VM_KERNELS picks fewer). A suite is named by the kernel's version, read once it is cached.
 for suite in ${VM_KERNELS:-bookworm trixie sid}; do
