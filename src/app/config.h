@@ -20,7 +20,7 @@ struct Config {
   core::Duration interval = std::chrono::seconds(10);
   bool once = false;
   bool dry_run = false;
-  obs::Level log_level = obs::Level::info;
+  obs::Level log_level = obs::Level::kInfo;
   obs::LogFormat log_format = obs::LogFormat::kText;
   // Where /metrics and /healthz are served; none by default.
   std::optional<obs::ListenAddress> listen;

@@ -24,7 +24,7 @@ constexpr size_t kReclaimWorkers = 2;
 int exit_with(int code, const std::string& message, cgmm::obs::LogFormat format) {
   using namespace cgmm;
   if (format == obs::LogFormat::kJson) {
-    obs::setup_logging(obs::Level::err, format);
+    obs::setup_logging(obs::Level::kError, format);
     if (code == kExitUsage) {
       obs::emit<obs::UsageError>(message, code);
     } else {

@@ -14,7 +14,7 @@ namespace cgmm::obs {
 
 // A leaf over its threshold held back by its backoff, at a scan.
 struct DecisionBackoff {
-  static constexpr Level kLevel = Level::debug;
+  static constexpr Level kLevel = Level::kDebug;
   static constexpr const char* kName = "decision";
   const core::LeafSample& leaf;
   core::Reason reason;  // kBackoff or kHotCache
@@ -24,7 +24,7 @@ struct DecisionBackoff {
 
 // The first futile reclaim of a streak, or the first after harmful ones.
 struct ReclaimBackoff {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "reclaim_backoff";
   const core::ReclaimOutcome& outcome;
   const core::BackoffChange& change;
@@ -34,7 +34,7 @@ struct ReclaimBackoff {
 };
 
 struct ReclaimBackoffLonger {
-  static constexpr Level kLevel = Level::debug;
+  static constexpr Level kLevel = Level::kDebug;
   static constexpr const char* kName = "reclaim_backoff_longer";
   const core::ReclaimOutcome& outcome;
   const core::BackoffChange& change;
@@ -45,7 +45,7 @@ struct ReclaimBackoffLonger {
 // The first harmful reclaim of a streak, or the first after futile ones: the leaf read back at
 // least half of what was freed within one cooldown.
 struct ReclaimRefaulted {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "reclaim_refaulted";
   const core::RefaultNews& news;
   core::Duration longest_wait;
@@ -54,7 +54,7 @@ struct ReclaimRefaulted {
 };
 
 struct ReclaimRefaultedAgain {
-  static constexpr Level kLevel = Level::debug;
+  static constexpr Level kLevel = Level::kDebug;
   static constexpr const char* kName = "reclaim_refaulted_again";
   const core::RefaultNews& news;
   std::string text() const;
@@ -64,7 +64,7 @@ struct ReclaimRefaultedAgain {
 // A reclaim freed a tenth or more of its target, and less than half of that came back within a
 // cooldown: back to the plain cooldown.
 struct ReclaimBackoffEnded {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "reclaim_backoff_ended";
   const core::RefaultNews& news;
   std::string text() const;

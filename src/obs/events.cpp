@@ -1,6 +1,7 @@
 #include "obs/events.h"
 
 #include <cstring>
+#include <nlohmann/json.hpp>
 
 #include "core/rules.h"
 #include "obs/event_fields.h"
@@ -18,19 +19,21 @@ std::string threshold_text(const core::Threshold& t) {
 
 }  // namespace
 
-void write_event(Level level, const char* name, const std::string& text, const Json* fields) {
-  spdlog::logger* logger = spdlog::default_logger_raw();
-  if (fields == nullptr) {
-    logger->log(level, "{}", text);
+void write_event(Level level, const char* name, const std::string& text, FillFields fill,
+                 const void* event) {
+  if (log_format() == LogFormat::kText) {
+    write_line(level, text);
     return;
   }
-  Json j;
+  Json j = Json::object();
   j["event"] = name;
   j["msg"] = text;
-  j.update(*fields);
+  Json fields = Json::object();
+  fill(event, fields);
+  j.update(fields);
   const std::string body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // The pattern supplies the braces and the leading time and level fields.
-  logger->log(level, "{}", std::string_view(body).substr(1, body.size() - 2));
+  write_line(level, std::string_view(body).substr(1, body.size() - 2));
 }
 
 std::string Start::text() const {
@@ -252,6 +255,30 @@ void ReclaimVanished::fields(Json& j) const {
 
 void ReclaimInterrupted::fields(Json& j) const {
   leaf_fields(j, outcome.name, outcome.context);
+}
+
+void UsageError::fields(Json& j) const {
+  j["exit_code"] = exit_code;
+}
+
+void FatalError::fields(Json& j) const {
+  j["exit_code"] = exit_code;
+}
+
+void ScanFirst::fields(Json& j) const {
+  j["leaves"] = leaves;
+}
+
+void CgroupFound::fields(Json& j) const {
+  j["cgroup"] = cgroup;
+}
+
+void CgroupVanished::fields(Json& j) const {
+  j["cgroup"] = cgroup;
+}
+
+void CgroupRecovered::fields(Json& j) const {
+  j["cgroup"] = cgroup;
 }
 
 }  // namespace cgmm::obs

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -24,21 +25,21 @@ namespace cgmm::obs {
 using Json = nlohmann::ordered_json;
 
 // Writes one event at its level: the text line, or one JSON object with `event`, `msg` and the
-// event's fields.
-void write_event(Level level, const char* name, const std::string& text, const Json* fields);
+// fields `fill` adds for `event`. Only events.cpp sees the JSON library and the logger: an event's
+// fields are filled there, through this pointer, and only for the JSON format.
+using FillFields = void (*)(const void* event, Json& fields);
+void write_event(Level level, const char* name, const std::string& text, FillFields fill,
+                 const void* event);
 
 template <class Event>
 void log(const Event& e) {
   if (!log_enabled(Event::kLevel)) {
     return;
   }
-  if (log_format() == LogFormat::kText) {
-    write_event(Event::kLevel, Event::kName, e.text(), nullptr);
-    return;
-  }
-  Json fields = Json::object();
-  e.fields(fields);
-  write_event(Event::kLevel, Event::kName, e.text(), &fields);
+  const FillFields fill = [](const void* event, Json& fields) {
+    static_cast<const Event*>(event)->fields(fields);
+  };
+  write_event(Event::kLevel, Event::kName, e.text(), fill, &e);
 }
 
 // Builds the event only when its level is on.
@@ -51,7 +52,7 @@ void emit(Args&&... args) {
 
 // The effective configuration, once at start.
 struct Start {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "start";
   std::string_view parent;
   std::string_view cgroup_version;  // "v1", "v2"
@@ -66,21 +67,21 @@ struct Start {
 };
 
 struct ReclaimUnavailable {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "reclaim_unavailable";
   std::string text() const;
   void fields(Json&) const {}
 };
 
 struct ReclaimSwappinessUnsupported {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "reclaim_swappiness_unsupported";
   std::string text() const;
   void fields(Json&) const {}
 };
 
 struct ScanOverrun {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "scan_overrun";
   core::Duration took;
   core::Duration interval;
@@ -89,7 +90,7 @@ struct ScanOverrun {
 };
 
 struct SignalReceived {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "signal";
   int signal;
   std::string text() const;
@@ -97,14 +98,14 @@ struct SignalReceived {
 };
 
 struct Stop {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "stop";
   std::string text() const { return "stopping"; }
   void fields(Json&) const {}
 };
 
 struct ConfigWarning {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "config_warning";
   std::string_view warning;
   std::string text() const { return std::string(warning); }
@@ -113,26 +114,26 @@ struct ConfigWarning {
 
 // What ends the daemon: exit code 2 for bad usage, 1 for anything else.
 struct UsageError {
-  static constexpr Level kLevel = Level::err;
+  static constexpr Level kLevel = Level::kError;
   static constexpr const char* kName = "usage_error";
   std::string_view message;
   int exit_code;
   std::string text() const { return std::string(message); }
-  void fields(Json& j) const { j["exit_code"] = exit_code; }
+  void fields(Json& j) const;
 };
 
 struct FatalError {
-  static constexpr Level kLevel = Level::err;
+  static constexpr Level kLevel = Level::kError;
   static constexpr const char* kName = "fatal_error";
   std::string_view message;
   int exit_code;
   std::string text() const { return std::string(message); }
-  void fields(Json& j) const { j["exit_code"] = exit_code; }
+  void fields(Json& j) const;
 };
 
 // The policy file was read: at start, or again (`reload`) after a change or SIGHUP.
 struct PolicyLoaded {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "policy_loaded";
   std::string_view file;
   const core::Rules& rules;
@@ -143,7 +144,7 @@ struct PolicyLoaded {
 
 // A changed policy file could not be used: the rules read before stay in force.
 struct PolicyReloadFailed {
-  static constexpr Level kLevel = Level::err;
+  static constexpr Level kLevel = Level::kError;
   static constexpr const char* kName = "policy_reload_failed";
   std::string_view file;
   std::string_view error;
@@ -154,7 +155,7 @@ struct PolicyReloadFailed {
 
 // Once at start: changes to the policy file will not be seen (SIGHUP still reloads it).
 struct PolicyUnwatched {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "policy_unwatched";
   std::string_view dir;
   std::string_view why;
@@ -164,7 +165,7 @@ struct PolicyUnwatched {
 
 // SIGHUP without --policy: nothing to reload.
 struct NothingToReload {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "reload_ignored";
   std::string text() const { return "no --policy given: nothing to reload"; }
   void fields(Json&) const {}
@@ -172,7 +173,7 @@ struct NothingToReload {
 
 // Once at start, per kubelet log tree that cannot be read: leaves go without those names.
 struct NamesUnavailable {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "names_unavailable";
   std::string_view message;
   std::string text() const { return std::string(message); }
@@ -180,24 +181,24 @@ struct NamesUnavailable {
 };
 
 struct ScanFirst {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "scan_first";
   size_t leaves;
   std::string_view parent;
   std::string text() const;
-  void fields(Json& j) const { j["leaves"] = leaves; }
+  void fields(Json& j) const;
 };
 
 struct CgroupFound {
-  static constexpr Level kLevel = Level::debug;
+  static constexpr Level kLevel = Level::kDebug;
   static constexpr const char* kName = "cgroup_found";
   std::string_view cgroup;
   std::string text() const;
-  void fields(Json& j) const { j["cgroup"] = cgroup; }
+  void fields(Json& j) const;
 };
 
 struct CgroupAppeared {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "cgroup_appeared";
   const core::LeafSample& leaf;
   std::string text() const;
@@ -205,15 +206,15 @@ struct CgroupAppeared {
 };
 
 struct CgroupVanished {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "cgroup_vanished";
   std::string_view cgroup;
   std::string text() const;
-  void fields(Json& j) const { j["cgroup"] = cgroup; }
+  void fields(Json& j) const;
 };
 
 struct CgroupError {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "cgroup_error";
   const core::LeafSample& leaf;
   std::string text() const;
@@ -221,16 +222,16 @@ struct CgroupError {
 };
 
 struct CgroupRecovered {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "cgroup_recovered";
   std::string_view cgroup;
   std::string text() const;
-  void fields(Json& j) const { j["cgroup"] = cgroup; }
+  void fields(Json& j) const;
 };
 
 // A leaf left alone at a scan, at trace (one held by its backoff: obs/backoff_events.h).
 struct Decision {
-  static constexpr Level kLevel = Level::trace;
+  static constexpr Level kLevel = Level::kTrace;
   static constexpr const char* kName = "decision";
   const core::LeafSample& leaf;
   core::Reason reason;
@@ -251,7 +252,7 @@ struct ReclaimPlan {
 };
 
 struct ReclaimStart {
-  static constexpr Level kLevel = Level::debug;
+  static constexpr Level kLevel = Level::kDebug;
   static constexpr const char* kName = "reclaim_start";
   ReclaimPlan plan;
   std::string text() const;
@@ -260,7 +261,7 @@ struct ReclaimStart {
 
 // A dry run, or a kernel without memory.reclaim.
 struct ReclaimSkipped {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "reclaim_skipped";
   ReclaimPlan plan;
   std::string text() const;
@@ -268,7 +269,7 @@ struct ReclaimSkipped {
 };
 
 struct Reclaimed {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "reclaim";
   const core::ReclaimOutcome& outcome;
   std::string text() const;
@@ -276,7 +277,7 @@ struct Reclaimed {
 };
 
 struct ReclaimFailed {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "reclaim_failed";
   const core::ReclaimOutcome& outcome;
   std::string text() const;
@@ -284,7 +285,7 @@ struct ReclaimFailed {
 };
 
 struct ReclaimVanished {
-  static constexpr Level kLevel = Level::debug;
+  static constexpr Level kLevel = Level::kDebug;
   static constexpr const char* kName = "reclaim_vanished";
   const core::ReclaimOutcome& outcome;
   std::string text() const;
@@ -292,7 +293,7 @@ struct ReclaimVanished {
 };
 
 struct ReclaimInterrupted {
-  static constexpr Level kLevel = Level::info;
+  static constexpr Level kLevel = Level::kInfo;
   static constexpr const char* kName = "reclaim_interrupted";
   const core::ReclaimOutcome& outcome;
   std::string text() const;
@@ -301,7 +302,7 @@ struct ReclaimInterrupted {
 
 // Once: a leaf could not be watched between scans.
 struct NotifyUnavailable {
-  static constexpr Level kLevel = Level::warn;
+  static constexpr Level kLevel = Level::kWarn;
   static constexpr const char* kName = "notify_unavailable";
   std::string_view cgroup;
   std::string_view why;
@@ -311,7 +312,7 @@ struct NotifyUnavailable {
 
 // The usage crossed a leaf's level with its cache under the threshold: the level moves up.
 struct NotifyLevel {
-  static constexpr Level kLevel = Level::debug;
+  static constexpr Level kLevel = Level::kDebug;
   static constexpr const char* kName = "notify_level";
   std::string_view cgroup;
   uint64_t usage_bytes;

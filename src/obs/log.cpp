@@ -1,6 +1,7 @@
 #include "obs/log.h"
 
 #include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,22 +20,40 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+spdlog::level::level_enum spdlog_level(Level level) {
+  switch (level) {
+    case Level::kTrace:
+      return spdlog::level::trace;
+    case Level::kDebug:
+      return spdlog::level::debug;
+    case Level::kInfo:
+      return spdlog::level::info;
+    case Level::kWarn:
+      return spdlog::level::warn;
+    case Level::kError:
+      return spdlog::level::err;
+    case Level::kOff:
+      break;
+  }
+  return spdlog::level::off;
+}
+
 }  // namespace
 
 std::optional<Level> parse_level(std::string_view text) {
   const std::string l = lower(text);
   if (l == "trace")
-    return Level::trace;
+    return Level::kTrace;
   if (l == "debug")
-    return Level::debug;
+    return Level::kDebug;
   if (l == "info")
-    return Level::info;
+    return Level::kInfo;
   if (l == "warn" || l == "warning")
-    return Level::warn;
+    return Level::kWarn;
   if (l == "error")
-    return Level::err;
+    return Level::kError;
   if (l == "off")
-    return Level::off;
+    return Level::kOff;
   return std::nullopt;
 }
 
@@ -57,13 +76,17 @@ void setup_logging(Level level, LogFormat format) {
   } else {
     logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %-7l %v", spdlog::pattern_time_type::utc);
   }
-  logger->set_level(level);
-  logger->flush_on(Level::trace);
+  logger->set_level(spdlog_level(level));
+  logger->flush_on(spdlog::level::trace);
   spdlog::set_default_logger(std::move(logger));
 }
 
 bool log_enabled(Level level) {
-  return spdlog::default_logger_raw()->should_log(level);
+  return spdlog::default_logger_raw()->should_log(spdlog_level(level));
+}
+
+void write_line(Level level, std::string_view line) {
+  spdlog::default_logger_raw()->log(spdlog_level(level), "{}", line);
 }
 
 LogFormat log_format() {

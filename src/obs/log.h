@@ -1,14 +1,14 @@
 #pragma once
 
-#include <spdlog/spdlog.h>
-
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
 
+// The logging library stays inside log.cpp and events.cpp: every file that logs includes this
+// header, and the library's headers cost more to compile than most of those files.
 namespace cgmm::obs {
 
-using Level = spdlog::level::level_enum;
+// Most verbose first; kOff logs nothing.
+enum class Level { kTrace, kDebug, kInfo, kWarn, kError, kOff };
 
 enum class LogFormat { kText, kJson };
 
@@ -23,6 +23,10 @@ std::optional<LogFormat> parse_format(std::string_view text);
 void setup_logging(Level level, LogFormat format);
 
 bool log_enabled(Level level);
+
+// Writes one line at `level` (obs/events.h writes the events). In the JSON format the line is
+// the object's members without its braces: the pattern adds them around the time and level.
+void write_line(Level level, std::string_view line);
 
 // The format set by setup_logging.
 LogFormat log_format();

@@ -1,6 +1,6 @@
 // The text and JSON fields of the policy file's events (obs/events.h).
 #include "core/rules.h"
-#include "obs/events.h"
+#include "obs/event_fields.h"
 
 namespace cgmm::obs {
 

@@ -159,7 +159,7 @@ class DaemonLoop : public ::testing::Test {
     config_.interval = seconds(10);
     config_.policy.cooldown = seconds(25);  // 25% of 1 GiB: a 256 MiB threshold
     config_.log_format = obs::LogFormat::kJson;
-    config_.log_level = obs::Level::debug;
+    config_.log_level = obs::Level::kDebug;
   }
 
   static std::string path(const std::string& leaf) { return "kubepods/" + leaf; }

@@ -70,7 +70,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(c.policy.cooldown, milliseconds(30'000));
   EXPECT_FALSE(c.once);
   EXPECT_FALSE(c.dry_run);
-  EXPECT_EQ(c.log_level, obs::Level::info);
+  EXPECT_EQ(c.log_level, obs::Level::kInfo);
   EXPECT_EQ(c.log_format, obs::LogFormat::kText);
   EXPECT_FALSE(c.policy.exclude_shmem);
   EXPECT_TRUE(c.policy.refault_backoff);
@@ -99,7 +99,7 @@ TEST_F(ConfigTest, TheFamiliarCommandLine) {
   EXPECT_EQ(c.policy.cooldown, milliseconds(60'000));
   EXPECT_TRUE(c.once);
   EXPECT_TRUE(c.dry_run);
-  EXPECT_EQ(c.log_level, obs::Level::debug);
+  EXPECT_EQ(c.log_level, obs::Level::kDebug);
   EXPECT_EQ(c.log_format, obs::LogFormat::kJson);
 }
 
@@ -119,16 +119,16 @@ TEST_F(ConfigTest, EnvironmentConfiguresAndTheFlagWins) {
 
 TEST_F(ConfigTest, RustLogIsALevelOnlyWhenNoneIsGiven) {
   setenv("RUST_LOG", "debug", 1);
-  EXPECT_EQ(config({"--parent", "/x"}).log_level, obs::Level::debug);
-  EXPECT_EQ(config({"--parent", "/x", "--log-level", "warn"}).log_level, obs::Level::warn);
+  EXPECT_EQ(config({"--parent", "/x"}).log_level, obs::Level::kDebug);
+  EXPECT_EQ(config({"--parent", "/x", "--log-level", "warn"}).log_level, obs::Level::kWarn);
   setenv("CGMM_LOG_LEVEL", "error", 1);
-  EXPECT_EQ(config({"--parent", "/x"}).log_level, obs::Level::err);
+  EXPECT_EQ(config({"--parent", "/x"}).log_level, obs::Level::kError);
 }
 
 TEST_F(ConfigTest, UnreadableRustLogIsIgnoredWithAWarning) {
   setenv("RUST_LOG", "cgroup_memory_manager=debug,hyper=info", 1);
   Config c = config({"--parent", "/x"});
-  EXPECT_EQ(c.log_level, obs::Level::info);
+  EXPECT_EQ(c.log_level, obs::Level::kInfo);
   ASSERT_EQ(c.warnings.size(), 1u);
   EXPECT_NE(c.warnings[0].find("RUST_LOG"), std::string::npos);
 }
