@@ -35,12 +35,13 @@ run_suite "style (scripts/lint.sh)" scripts/lint.sh
 run_suite "unit, fs and kernel tests (ctest)" \
   ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 300
 scripts/cleanup-test-cgroups.sh
-run_suite "fuzzing the parsers, ${FUZZ_SECONDS:-20} s a target (fuzz/run.sh)" \
-  fuzz/run.sh "${FUZZ_SECONDS:-20}"
+run_suite "fuzzing the parsers, ${FUZZ_SECONDS:-10} s a target (fuzz/run.sh)" \
+  fuzz/run.sh "${FUZZ_SECONDS:-10}"
 run_suite "ASan+UBSan and TSan builds (scripts/sanitize.sh)" scripts/sanitize.sh
 scripts/cleanup-test-cgroups.sh
 run_suite "deployment manifests, unit and image (tests/deploy/run.sh)" tests/deploy/run.sh
-run_suite "Debian package (tests/deploy/package.sh)" tests/deploy/package.sh
+# The package is made from the daemon built above, not from a build of its own.
+run_suite "Debian package (tests/deploy/package.sh)" env PACKAGE_BUILD_DIR="$BUILD_DIR" tests/deploy/package.sh
 run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/image.sh
 run_suite "the image on real containers, run as the DaemonSet runs it (tests/deploy/container.sh)" \
   tests/deploy/container.sh

@@ -3,7 +3,7 @@
 # Builds the Debian package, checks what it holds, installs it on this machine, runs the installed
 # daemon and verifies the installed unit, then removes and purges it and checks nothing is left.
 # Usage: tests/deploy/package.sh   (as root; builds in $PACKAGE_BUILD_DIR, default build-package,
-# its own build directory: the package is built with the tests off)
+# its own build directory with the tests off; an existing build directory is used as it is)
 # It refuses to touch a cgroup-memory-manager package that was installed before it started, and
 # purges the one it installed even when a check fails.
 # Ends with the line "package: N passed, M failed"; exits 1 if anything failed.
@@ -45,7 +45,12 @@ if ! "$repo/scripts/setup.sh" help2man systemd; then
   finish package
 fi
 
-if ! BUILD_DIR=$build "$repo/scripts/build.sh" -DCGMM_TESTS=OFF -DCGMM_BENCH=OFF >"$tmp/build.log" 2>&1; then
+# A build tree that exists (the test command passes its own) keeps its options: only the daemon is
+# built there, and the package holds nothing else. A new one is configured without the tests.
+build_args=(-DCGMM_TESTS=OFF -DCGMM_BENCH=OFF)
+[[ -f $build/CMakeCache.txt ]] && build_args=()
+if ! BUILD_DIR=$build BUILD_TARGET=cgroup-memory-manager "$repo/scripts/build.sh" "${build_args[@]}" \
+  >"$tmp/build.log" 2>&1; then
   fail "the daemon builds"
   tail -20 "$tmp/build.log" | sed 's/^/    /'
   finish package
