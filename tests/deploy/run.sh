@@ -2,8 +2,9 @@
 # shellcheck disable=SC2317 # helper functions are called through expect and trap
 # Offline checks of everything under deploy/: the kustomize base, overlays and examples render, every
 # rendered object matches the Kubernetes API schema, the rendered DaemonSet keeps its security settings
-# and mounts, the policy example mounts a reloadable policy, the YAML is lint-clean, the systemd unit
-# verifies, and the Dockerfile builds the image it promises.
+# and mounts, the policy example mounts a reloadable policy, the monitoring component's PodMonitor keeps
+# the leaves' labels and its PrometheusRule is deploy/monitoring/rules.yaml, the YAML is lint-clean, the
+# systemd unit verifies, and the Dockerfile builds the image it promises.
 # Needs no cluster, no container engine and no running systemd.
 # Usage: tests/deploy/run.sh   (as root it installs the missing tools; KUBECTL picks another kubectl)
 # Ends with the line "deploy: N passed, M failed"; exits 1 if anything failed.
@@ -43,9 +44,9 @@ fi
 
 # Render every kustomization; the checks below read the rendered output, not the sources.
 declare -A dirs=([base]=base [cgroup-v1]=overlays/cgroup-v1 [cgroup-v2]=overlays/cgroup-v2
-  [podmonitor]=examples/podmonitor [policy]=examples/policy)
+  [monitoring]=examples/monitoring [policy]=examples/policy)
 rendered=()
-for layout in base cgroup-v1 cgroup-v2 podmonitor policy; do
+for layout in base cgroup-v1 cgroup-v2 monitoring policy; do
   out=$tmp/$layout.yaml
   if "$kubectl" kustomize "$k8s/${dirs[$layout]}" >"$out" 2>"$tmp/err" && [[ -s $out ]]; then
     pass "kubectl kustomize deploy/kubernetes/${dirs[$layout]} renders"
@@ -122,6 +123,30 @@ expect "validate.mjs fails a policy file without a rules list" \
 # shellcheck disable=SC2016 # a sed script: $a appends a line
 expect "validate.mjs fails a policy file that is not YAML" \
   check_variant notyaml policy $policy/policy.yaml '$a\  - match: [' '^FAIL policy: .* list of rules'
+
+# The PrometheusRule is generated from the rules file, and checked in: kustomize cannot embed a file.
+expect "the component's PrometheusRule is what generate-prometheusrule.sh writes from rules.yaml" \
+  "$repo/deploy/monitoring/generate-prometheusrule.sh" --check
+stale_prometheusrule() {
+  local copy=$tmp/variant-rules
+  mkdir -p "$copy"
+  cp -r "$repo/deploy" "$copy/"
+  sed -i 's/^        for: 10m$/        for: 20m/' "$copy/deploy/monitoring/rules.yaml"
+  cmp -s "$repo/deploy/monitoring/rules.yaml" "$copy/deploy/monitoring/rules.yaml" && { echo "the edit changed nothing"; return 1; }
+  ! "$copy/deploy/monitoring/generate-prometheusrule.sh" --check
+}
+expect "generate-prometheusrule.sh --check fails when rules.yaml changed and the PrometheusRule did not" \
+  stale_prometheusrule
+monitoring=components/monitoring
+expect "validate.mjs fails a PrometheusRule that is not rules.yaml" \
+  check_variant edited-rule monitoring $monitoring/prometheusrule.yaml 's/^          for: 10m$/          for: 20m/' \
+  '^FAIL monitoring: PrometheusRule holds the groups of deploy/monitoring/rules.yaml'
+expect "validate.mjs fails a PodMonitor that leaves the daemon pod's namespace label on the leaves' series" \
+  check_variant kept-namespace monitoring $monitoring/podmonitor.yaml 's/regex: namespace|pod|container$/regex: pod|container/' \
+  "^FAIL monitoring: PodMonitor keeps the daemon pod's namespace, pod and container off the leaves' series"
+expect "validate.mjs fails a PodMonitor without the job label the rules match" \
+  check_variant no-job monitoring $monitoring/podmonitor.yaml '/^  jobLabel:/d' \
+  '^FAIL monitoring: PodMonitor names the job cgroup-memory-manager'
 
 expect "yamllint --strict is clean over deploy/" \
   yamllint --strict -c "$repo/.yamllint" "$repo/deploy" "$repo/.yamllint"

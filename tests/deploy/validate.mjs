@@ -1,15 +1,17 @@
 // Checks rendered manifests offline: every object against the Kubernetes API schema, and the
 // DaemonSet against the security and scheduling policy the deployment promises.
-// Usage: node validate.mjs LAYOUT=FILE ...   (LAYOUT: base, cgroup-v1, cgroup-v2, podmonitor, policy)
+// Usage: node validate.mjs LAYOUT=FILE ...   (LAYOUT: base, cgroup-v1, cgroup-v2, monitoring, policy)
 // Prints one "PASS name" or "FAIL name: reason" line per check; exits 1 if any check failed.
 import { readFileSync } from "node:fs";
 import { posix } from "node:path";
-import { parseAllDocuments, parseDocument } from "yaml";
+import { isDeepStrictEqual } from "node:util";
+import { parse, parseAllDocuments, parseDocument } from "yaml";
 
 const kExpectedParent = {
   base: undefined,
   "cgroup-v1": "/sys/fs/cgroup/memory/kubepods",
   "cgroup-v2": "/sys/fs/cgroup/kubepods.slice",
+  monitoring: undefined,
   policy: undefined,
 };
 const kKnownEnv = new Set([
@@ -23,6 +25,9 @@ const kPolicyConfigMap = "cgroup-memory-manager-policy";
 const kPolicyPath = "/etc/cgroup-memory-manager/policy/policy.yaml";
 const kImage = "cgroup-memory-manager:0.1.0";
 const kMetricsPort = 9102;
+// The source of the PrometheusRule, and the job its up alerts match.
+const kRulesFile = new URL("../../deploy/monitoring/rules.yaml", import.meta.url);
+const kJob = "cgroup-memory-manager";
 
 let failures = 0;
 function check(name, fn) {
@@ -97,8 +102,10 @@ function check_workload(layout, objs) {
   const psc = spec.securityContext ?? {};
   const p = (what) => `${layout}: ${what}`;
 
-  check(p("no PodMonitor in the base or overlays (its CRD may be absent)"),
-    () => find(objs, "PodMonitor").length && "PodMonitor rendered");
+  if (layout !== "monitoring") {
+    check(p("no PodMonitor or PrometheusRule in the base or overlays (their CRDs may be absent)"),
+      () => (find(objs, "PodMonitor").length || find(objs, "PrometheusRule").length) && "rendered");
+  }
   check(p("every namespaced object is in the project namespace"), () => {
     const stray = objs.filter((o) => o.kind !== "Namespace" && o.metadata.namespace !== ns);
     return stray.length && `${stray.map((o) => o.kind).join(", ")} outside ${ns}`;
@@ -203,13 +210,39 @@ function check_workload(layout, objs) {
     JSON.stringify(ds.spec.updateStrategy));
 }
 
-function check_podmonitor(objs) {
+function check_podmonitor(layout, objs) {
   const pm = one(objs, "PodMonitor");
-  check("podmonitor: scrapes port metrics at /metrics of the daemon's pods", () => {
-    const ep = pm.spec.podMetricsEndpoints?.[0] ?? {};
+  const ep = pm.spec.podMetricsEndpoints?.[0] ?? {};
+  const relabel = ep.relabelings ?? [];
+  const p = (what) => `${layout}: ${what}`;
+  check(p("PodMonitor scrapes port metrics at /metrics of the daemon's pods"), () => {
     if (ep.port !== "metrics" || ep.path !== "/metrics") return JSON.stringify(ep);
     const sel = pm.spec.selector?.matchLabels ?? {};
     return sel["app.kubernetes.io/name"] !== "cgroup-memory-manager" && JSON.stringify(sel);
+  });
+  check(p(`PodMonitor names the job ${kJob}, as the rules' up alerts expect`), () => {
+    const labels = one(objs, "DaemonSet").spec.template.metadata.labels ?? {};
+    return labels[pm.spec.jobLabel] !== kJob && `jobLabel ${pm.spec.jobLabel}: ${labels[pm.spec.jobLabel]}`;
+  });
+  // The operator sets these from the daemon's own pod; the leaves' series carry them for the workload.
+  check(p("PodMonitor keeps the daemon pod's namespace, pod and container off the leaves' series"), () => {
+    const dropped = relabel.filter((r) => r.action?.toLowerCase() === "labeldrop")
+      .map((r) => new RegExp(`^(?:${r.regex})$`));
+    const kept = ["namespace", "pod", "container"].filter((l) => !dropped.some((re) => re.test(l)));
+    return kept.length && `no labeldrop of ${kept.join(", ")}`;
+  });
+  check(p("PodMonitor labels each target with its node"), () =>
+    !relabel.some((r) => r.targetLabel === "node" &&
+      JSON.stringify(r.sourceLabels) === JSON.stringify(["__meta_kubernetes_pod_node_name"])) &&
+    "no relabeling of __meta_kubernetes_pod_node_name to node");
+}
+
+function check_prometheusrule(layout, objs) {
+  const rule = one(objs, "PrometheusRule");
+  check(`${layout}: PrometheusRule holds the groups of deploy/monitoring/rules.yaml`, () => {
+    const want = parse(readFileSync(kRulesFile, "utf8"));
+    return !isDeepStrictEqual(rule.spec, { groups: want.groups }) &&
+      "differs: run deploy/monitoring/generate-prometheusrule.sh";
   });
 }
 
@@ -287,8 +320,11 @@ for (const arg of process.argv.slice(2)) {
     continue;
   }
   await check_schema(layout, objs);
-  if (layout === "podmonitor") check_podmonitor(objs);
-  else check_workload(layout, objs);
+  check_workload(layout, objs);
+  if (layout === "monitoring") {
+    check_podmonitor(layout, objs);
+    check_prometheusrule(layout, objs);
+  }
   if (layout === "policy") check_policy(objs);
 }
 process.exit(failures ? 1 : 0);
