@@ -40,6 +40,8 @@ run_suite "fuzzing the parsers, ${FUZZ_SECONDS:-10} s a target (fuzz/run.sh)" \
 run_suite "ASan+UBSan and TSan builds (scripts/sanitize.sh)" scripts/sanitize.sh
 scripts/cleanup-test-cgroups.sh
 run_suite "deployment manifests, unit and image (tests/deploy/run.sh)" tests/deploy/run.sh
+run_suite "monitoring kit: rules, and every dashboard query on a real daemon and Prometheus (tests/deploy/monitoring.sh)" \
+  tests/deploy/monitoring.sh "$BUILD_DIR/cgroup-memory-manager"
 # The package is made from the daemon built above, not from a build of its own.
 run_suite "Debian package (tests/deploy/package.sh)" env PACKAGE_BUILD_DIR="$BUILD_DIR" tests/deploy/package.sh
 run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/image.sh
