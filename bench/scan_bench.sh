@@ -19,7 +19,7 @@ for arg in "$@"; do
   esac
 done
 
-scripts/setup.sh
+scripts/setup.sh --tests
 scripts/build.sh
 bin=$BUILD_DIR/bench/cgmm_scan_bench
 out=$BUILD_DIR/bench
