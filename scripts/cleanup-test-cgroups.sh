@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Removes cgroups and scratch files left by test or demo runs whose process is gone (a crashed
-# test cannot clean up after itself). Touches only cgmm-test-<pid>-* and cgmm-demo-<pid> entries.
+# test cannot clean up after itself). Touches only cgmm-test-<pid>-* and cgmm-demo-<pid> entries,
+# in every cgroup hierarchy: a container engine's test (tests/deploy/podman.sh) has its container
+# made in all of them.
 set -u
-for dir in /sys/fs/cgroup/memory/cgmm-test-* /sys/fs/cgroup/memory/cgmm-demo-*; do
+for dir in /sys/fs/cgroup/*/cgmm-test-* /sys/fs/cgroup/*/cgmm-demo-*; do
   [[ -d $dir ]] || continue
   base=${dir##*/}
   pid=${base#cgmm-test-}

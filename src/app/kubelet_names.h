@@ -34,7 +34,7 @@ class KubeletNames final : public Part {
   // path".
   const std::vector<std::string>& unavailable() const { return unavailable_; }
 
-  // The workload of a leaf (NameTable::find). A runtime cgroup (CRI-O's conmon) is named by its
+  // The workload of a leaf (NameTable::find). A runtime cgroup (conmon's) is named by its
   // pod alone: it is not its container.
   std::shared_ptr<const core::Workload> find(const k8s::PodIdentity& identity) const;
 

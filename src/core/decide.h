@@ -32,7 +32,7 @@ enum class Reason {
   kHotCache,        // over threshold, but the leaf read back what the last reclaims freed
   kOverThreshold,   // reclaim
   kExcluded,        // a rule says never to reclaim it (`reclaim: false`)
-  kRuntime,         // a container runtime's own cgroup (CRI-O's conmon): never reclaimed
+  kRuntime,         // a container runtime's own cgroup (conmon's): never reclaimed
 };
 
 struct Decision {

@@ -48,7 +48,7 @@ struct Rule;  // core/rules.h
 struct LeafContext {
   std::shared_ptr<const Workload> workload;  // null when the node names nobody for it
   std::shared_ptr<const Rule> rule;          // null: no rule matched, the command line decides
-  // A container runtime's own cgroup (CRI-O's conmon), not a container: never reclaimed.
+  // A container runtime's own cgroup (conmon's), not a container: never reclaimed.
   bool runtime = false;
 };
 

@@ -1,6 +1,7 @@
 #include "k8s/pod_identity.h"
 
 #include <algorithm>
+#include <array>
 #include <cstddef>
 #include <span>
 #include <vector>
@@ -72,8 +73,34 @@ bool consume_suffix(std::string_view& s, std::string_view suffix) {
   return true;
 }
 
-// crun's child of CRI-O's cgroup that holds the container's processes.
+// crun's child of the container's cgroup that holds the container's processes (systemd driver).
 constexpr std::string_view kCrunSubgroup = "container";
+// podman's cgroup for conmon, its monitor, on the cgroupfs driver: one for all the containers with
+// the same parent, beside them.
+constexpr std::string_view kPodmanConmon = "conmon";
+
+// How a runtime names the cgroups it makes below a pod: the prefix before a container's id, the
+// prefix before the id of the container its monitor watches (none: the runtime has no monitor
+// cgroup of that form), and whether crun's `container` child may hold the processes.
+struct Naming {
+  std::string_view container;
+  std::string_view monitor;
+  bool crun_child = false;
+};
+
+// CRI-O and podman run conmon in a cgroup of their own; containerd and cri-dockerd have no such
+// cgroup below the pod. CRI-O's cgroupfs `crio-<id>/container` is accepted as on systemd.
+constexpr std::array kCgroupfsNamings{
+    Naming{"crio-", "crio-conmon-", true},
+    Naming{"libpod-", "", false},
+    Naming{"", "", false},
+};
+constexpr std::array kSystemdNamings{
+    Naming{"crio-", "crio-conmon-", true},
+    Naming{"libpod-", "libpod-conmon-", true},
+    Naming{"cri-containerd-", "", false},
+    Naming{"docker-", "", false},
+};
 
 bool set_container_id(std::string_view id, PodIdentity& identity) {
   if (!is_container_id(id)) {
@@ -83,34 +110,40 @@ bool set_container_id(std::string_view id, PodIdentity& identity) {
   return true;
 }
 
-// Fills the container part of `identity` from the cgroups below the pod: a container's, crun's
-// `container` child of CRI-O's, or CRI-O's conmon (a runtime cgroup); false for anything else.
-bool parse_cgroupfs_container(std::span<const std::string_view> parts, PodIdentity& identity) {
-  std::string_view name = parts[0];
-  if (consume_prefix(name, "crio-conmon-")) {
-    identity.runtime = parts.size() == 1 && set_container_id(name, identity);
-    return identity.runtime;
+// Fills the container part of `identity` from `name`, the first cgroup below the pod (without
+// ".scope" on systemd), and what is below it: a container's, crun's `container` child of one, or
+// a monitor's (a runtime cgroup); false for anything else.
+bool parse_container(std::string_view name, std::span<const std::string_view> below,
+                     std::span<const Naming> namings, PodIdentity& identity) {
+  for (const Naming& naming : namings) {
+    std::string_view id = name;
+    if (!naming.monitor.empty() && consume_prefix(id, naming.monitor)) {
+      identity.runtime = below.empty() && set_container_id(id, identity);
+      return identity.runtime;
+    }
   }
-  const bool crio = consume_prefix(name, "crio-");
-  const bool crun_child = crio && parts.size() == 2 && parts[1] == kCrunSubgroup;
-  return (parts.size() == 1 || crun_child) && set_container_id(name, identity);
+  for (const Naming& naming : namings) {
+    std::string_view id = name;
+    if (consume_prefix(id, naming.container) && is_container_id(id)) {
+      identity.container_id = std::string(id);
+      return below.empty() || (naming.crun_child && below.size() == 1 && below[0] == kCrunSubgroup);
+    }
+  }
+  return false;
+}
+
+bool parse_cgroupfs_container(std::span<const std::string_view> parts, PodIdentity& identity) {
+  if (parts.size() == 1 && parts[0] == kPodmanConmon) {
+    identity.runtime = true;
+    return true;
+  }
+  return parse_container(parts[0], parts.subspan(1), kCgroupfsNamings, identity);
 }
 
 bool parse_systemd_container(std::span<const std::string_view> parts, PodIdentity& identity) {
   std::string_view name = parts[0];
-  if (!consume_suffix(name, ".scope")) {
-    return false;
-  }
-  if (consume_prefix(name, "crio-conmon-")) {
-    identity.runtime = parts.size() == 1 && set_container_id(name, identity);
-    return identity.runtime;
-  }
-  const bool crio = consume_prefix(name, "crio-");
-  if (!crio && !consume_prefix(name, "cri-containerd-") && !consume_prefix(name, "docker-")) {
-    return false;
-  }
-  const bool crun_child = crio && parts.size() == 2 && parts[1] == kCrunSubgroup;
-  return (parts.size() == 1 || crun_child) && set_container_id(name, identity);
+  return consume_suffix(name, ".scope") &&
+         parse_container(name, parts.subspan(1), kSystemdNamings, identity);
 }
 
 std::optional<PodIdentity> parse_cgroupfs(std::span<const std::string_view> parts) {
@@ -212,8 +245,13 @@ std::string_view to_string(QosClass qos) {
 
 std::string display_name(const PodIdentity& identity) {
   std::string name = "pod " + identity.pod_uid;
+  if (identity.runtime) {
+    name += " conmon";
+  } else if (!identity.container_id.empty()) {
+    name += " container";
+  }
   if (!identity.container_id.empty()) {
-    name += identity.runtime ? " conmon " : " container ";
+    name += ' ';
     name += std::string_view(identity.container_id).substr(0, kShortIdLength);
   }
   return name;

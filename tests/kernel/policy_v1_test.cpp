@@ -249,30 +249,39 @@ TEST_F(PolicyV1, AReclaimTargetRuleIsExitTwoOnCgroupV1) {
   EXPECT_THAT(r.err, HasSubstr("cgroup v2"));
 }
 
-TEST_F(PolicyV1, CrioConmonLeavesAreNeverReclaimedAndReportedAsRuntime) {
-  // CRI-O's cgroupfs layout: the container and, beside it, its monitor's cgroup.
+TEST_F(PolicyV1, ConmonLeavesAreNeverReclaimedAndReportedAsRuntime) {
+  // The cgroupfs layouts of CRI-O (a container and its monitor's cgroup beside it) and of podman
+  // run with --cgroup-parent set to the pod's cgroup (one `conmon` for every container there).
   const std::string pod = std::string("pod") + kWebUid;
-  const std::string container = pod + "/crio-" + std::string(64, 'a');
-  const std::string conmon = pod + "/crio-conmon-" + std::string(64, 'a');
-  tree_->make("kubepods/" + container);
-  tree_->make("kubepods/" + conmon);
-  fill(container, 80);
-  fill(conmon, 80);
-  RunResult r = run_daemon(args({"--threshold", "25%", "--once", "--output", "json"}));
-  ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_LT(cache(container), 5 * kMiB);
-  EXPECT_GE(cache(conmon), left_alone(80));
-  const auto report = nlohmann::json::parse(r.out);
-  bool seen = false;
-  for (const auto& row : report["cgroups"]) {
-    if (row["cgroup"].get<std::string>().ends_with(conmon)) {
-      seen = true;
-      EXPECT_EQ(row["reason"], "runtime");
-      EXPECT_EQ(row["namespace"], "default");  // named by its pod, not as its container
-      EXPECT_EQ(row["container"], "");
+  const std::vector<std::string> containers = {pod + "/crio-" + std::string(64, 'a'),
+                                               pod + "/libpod-" + std::string(64, 'b')};
+  const std::vector<std::string> monitors = {pod + "/crio-conmon-" + std::string(64, 'a'),
+                                             pod + "/conmon"};
+  for (const auto* leaves : {&containers, &monitors}) {
+    for (const std::string& leaf : *leaves) {
+      tree_->make("kubepods/" + leaf);
+      fill(leaf, 40);
     }
   }
-  EXPECT_TRUE(seen) << r.out;
+  RunResult r = run_daemon(args({"--threshold", "15%", "--once", "--output", "json"}));
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const std::string& leaf : containers) {
+    EXPECT_LT(cache(leaf), 5 * kMiB) << leaf;
+  }
+  const auto report = nlohmann::json::parse(r.out);
+  for (const std::string& leaf : monitors) {
+    EXPECT_GE(cache(leaf), left_alone(40)) << leaf;
+    bool seen = false;
+    for (const auto& row : report["cgroups"]) {
+      if (row["cgroup"].get<std::string>().ends_with(leaf)) {
+        seen = true;
+        EXPECT_EQ(row["reason"], "runtime") << leaf;
+        EXPECT_EQ(row["namespace"], "default") << leaf;  // named by its pod, not as a container
+        EXPECT_EQ(row["container"], "") << leaf;
+      }
+    }
+    EXPECT_TRUE(seen) << leaf << ": " << r.out;
+  }
 }
 
 TEST_F(PolicyV1, APodStartedAfterTheDaemonIsNamedAsSoonAsItsCgroupIsSeen) {

@@ -20,6 +20,8 @@ const std::string kUid = "0f3c1a2b-4d5e-4f60-8a7b-9c0d1e2f3a4b";
 const std::string kUidSystemd = "0f3c1a2b_4d5e_4f60_8a7b_9c0d1e2f3a4b";
 const std::string kStaticUid = "6c3ee2e5b1c9a8f7d6e5c4b3a2f1e0d9";
 const std::string kId = "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
+// A podman pod's id, as podman names its own pods' cgroups.
+const std::string kPodmanPodId = "9d4c7b2e1f0a3b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90abcdef12";
 
 const std::string kV1 = "/sys/fs/cgroup/memory/";
 const std::string kV2 = "/sys/fs/cgroup/";
@@ -40,6 +42,13 @@ PodIdentity container(QosClass qos, std::string uid = kUid) {
 
 PodIdentity conmon(QosClass qos) {
   PodIdentity identity = container(qos);
+  identity.runtime = true;
+  return identity;
+}
+
+// podman's cgroupfs conmon: the monitor of every container beside it, so no container id.
+PodIdentity podman_conmon(QosClass qos) {
+  PodIdentity identity = pod(kUid, qos);
   identity.runtime = true;
   return identity;
 }
@@ -103,6 +112,31 @@ std::vector<Case> cases() {
            kUidSystemd + ".slice/cri-containerd-" + kId + ".scope",
        container(kBestEffort)},
 
+      // podman with --cgroup-parent set to a kubelet pod's cgroup (cgroupfs driver)
+      {"cgroupfs_podman", "kubepods/burstable/pod" + kUid + "/libpod-" + kId,
+       container(kBurstable)},
+      {"cgroupfs_podman_guaranteed", "kubepods/pod" + kUid + "/libpod-" + kId,
+       container(kGuaranteed)},
+      {"cgroupfs_podman_conmon", "kubepods/burstable/pod" + kUid + "/conmon",
+       podman_conmon(kBurstable)},
+      {"cgroupfs_podman_under_scratch_parent",
+       "cgmm-test-1234/kubepods/besteffort/pod" + kUid + "/libpod-" + kId, container(kBestEffort)},
+      {"cgroupfs_podman_conmon_under_scratch_parent",
+       "cgmm-test-1234/kubepods/besteffort/pod" + kUid + "/conmon", podman_conmon(kBestEffort)},
+
+      // podman with --cgroup-parent set to a kubelet pod's slice (systemd driver)
+      {"systemd_podman",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
+           ".slice/libpod-" + kId + ".scope",
+       container(kBurstable)},
+      {"systemd_podman_crun_container",
+       "kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod" + kUidSystemd +
+           ".slice/libpod-" + kId + ".scope/container",
+       container(kBurstable)},
+      {"systemd_podman_conmon",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-conmon-" + kId + ".scope",
+       conmon(kGuaranteed)},
+
       // junk and near misses
       {"empty", "", std::nullopt},
       {"not_kubernetes", "system.slice/docker-" + kId + ".scope", std::nullopt},
@@ -164,6 +198,66 @@ std::vector<Case> cases() {
        "kubepods/pod" + kUid + "/crio-conmon-" + kId + ".scope", std::nullopt},
       {"systemd_crio_conmon_without_scope_suffix",
        "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/crio-conmon-" + kId, std::nullopt},
+
+      // near misses of podman's names, and podman's own pods, which have no pod UID
+      {"cgroupfs_podman_conmon_with_id", "kubepods/pod" + kUid + "/libpod-conmon-" + kId,
+       std::nullopt},
+      {"cgroupfs_podman_crun_child", "kubepods/pod" + kUid + "/libpod-" + kId + "/container",
+       std::nullopt},
+      {"cgroupfs_podman_with_scope_suffix", "kubepods/pod" + kUid + "/libpod-" + kId + ".scope",
+       std::nullopt},
+      {"cgroupfs_podman_short_id", "kubepods/pod" + kUid + "/libpod-3b1f9e0c7d2a", std::nullopt},
+      {"cgroupfs_podman_uppercase_id", "kubepods/pod" + kUid + "/libpod-" + std::string(64, 'A'),
+       std::nullopt},
+      {"cgroupfs_podman_without_id", "kubepods/pod" + kUid + "/libpod-", std::nullopt},
+      {"cgroupfs_podman_split_payload", "kubepods/pod" + kUid + "/libpod-payload-" + kId,
+       std::nullopt},
+      {"cgroupfs_podman_nested_below_container", "kubepods/pod" + kUid + "/libpod-" + kId + "/sub",
+       std::nullopt},
+      {"cgroupfs_podman_conmon_with_child", "kubepods/pod" + kUid + "/conmon/sub", std::nullopt},
+      {"cgroupfs_podman_conmon_at_qos_level", "kubepods/burstable/conmon", std::nullopt},
+      {"cgroupfs_podman_at_qos_level", "kubepods/burstable/libpod-" + kId, std::nullopt},
+      {"cgroupfs_podman_pod_below_kubelet_pod",
+       "kubepods/burstable/pod" + kUid + "/" + kPodmanPodId + "/libpod-" + kId, std::nullopt},
+      {"cgroupfs_podman_conmon_in_pod_below_kubelet_pod",
+       "kubepods/burstable/pod" + kUid + "/" + kPodmanPodId + "/conmon", std::nullopt},
+      {"cgroupfs_podman_own_pod", "libpod_parent/" + kPodmanPodId + "/libpod-" + kId, std::nullopt},
+      {"cgroupfs_podman_own_pod_conmon", "libpod_parent/" + kPodmanPodId + "/conmon", std::nullopt},
+      {"cgroupfs_podman_default_parent", "libpod_parent/libpod-" + kId, std::nullopt},
+      {"systemd_podman_without_scope_suffix",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-" + kId, std::nullopt},
+      {"systemd_podman_other_child",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-" + kId + ".scope/init",
+       std::nullopt},
+      {"systemd_podman_nested_below_crun_container",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-" + kId +
+           ".scope/container/sub",
+       std::nullopt},
+      {"systemd_podman_conmon_without_id",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-conmon-.scope", std::nullopt},
+      {"systemd_podman_conmon_short_id",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-conmon-3b1f9e0c7d2a.scope",
+       std::nullopt},
+      {"systemd_podman_conmon_with_container_child",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-conmon-" + kId +
+           ".scope/container",
+       std::nullopt},
+      {"systemd_podman_conmon_without_scope_suffix",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-conmon-" + kId, std::nullopt},
+      {"systemd_cgroupfs_style_conmon",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/conmon.scope", std::nullopt},
+      {"systemd_podman_pod_slice_below_kubelet_pod",
+       "kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/kubepods-pod" + kUidSystemd +
+           "-libpod_pod_" + kPodmanPodId + ".slice/libpod-" + kId + ".scope",
+       std::nullopt},
+      {"systemd_podman_own_pod",
+       "machine.slice/machine-libpod_pod_" + kPodmanPodId + ".slice/libpod-" + kId + ".scope",
+       std::nullopt},
+      {"systemd_podman_own_pod_conmon",
+       "machine.slice/machine-libpod_pod_" + kPodmanPodId + ".slice/libpod-conmon-" + kId +
+           ".scope",
+       std::nullopt},
+      {"systemd_podman_default_parent", "machine.slice/libpod-" + kId + ".scope", std::nullopt},
   };
 }
 
@@ -204,6 +298,23 @@ TEST(PodIdentityDisplayName, CrunContainerIsNamedByItsParentsId) {
 TEST(PodIdentityDisplayName, ConmonIsNamedAsTheRuntimeNotTheContainer) {
   EXPECT_EQ(display_name("kubepods/pod" + kUid + "/crio-conmon-" + kId),
             "pod " + kUid + " conmon 3b1f9e0c7d2a");
+}
+
+TEST(PodIdentityDisplayName, PodmanContainerShowsPodUidAndShortId) {
+  EXPECT_EQ(display_name(kV1 + "kubepods/burstable/pod" + kUid + "/libpod-" + kId),
+            "pod " + kUid + " container 3b1f9e0c7d2a");
+}
+
+TEST(PodIdentityDisplayName, PodmanConmonIsNamedAsTheRuntimeOfThePod) {
+  EXPECT_EQ(display_name("kubepods/burstable/pod" + kUid + "/conmon"), "pod " + kUid + " conmon");
+  EXPECT_EQ(display_name("kubepods.slice/kubepods-pod" + kUidSystemd + ".slice/libpod-conmon-" +
+                         kId + ".scope"),
+            "pod " + kUid + " conmon 3b1f9e0c7d2a");
+}
+
+TEST(PodIdentityDisplayName, PodmanOwnPodKeepsItsPath) {
+  const std::string path = "libpod_parent/" + kPodmanPodId + "/libpod-" + kId;
+  EXPECT_EQ(display_name(path), path);
 }
 
 TEST(PodIdentityDisplayName, AnythingElseKeepsItsPath) {
