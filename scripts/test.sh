@@ -72,6 +72,8 @@ run_suite "Debian package (tests/deploy/package.sh)" env PACKAGE_BUILD_DIR="$BUI
 run_suite "static binary in an empty root (tests/deploy/image.sh)" tests/deploy/image.sh
 run_suite "the image on real containers, run as the DaemonSet runs it (tests/deploy/container.sh)" \
   tests/deploy/container.sh
+run_suite "a podman container in a pod's cgroup, named and reclaimed (tests/deploy/podman.sh)" \
+  tests/deploy/podman.sh "$BUILD_DIR/cgroup-memory-manager"
 # The v2 suites on each kernel users run: Debian 12's 6.1, Debian 13's 6.12 and unstable's newest
 # (VM_KERNELS picks fewer). A suite is named by the kernel's version, read once it is cached.
 for suite in ${VM_KERNELS:-bookworm trixie sid}; do

@@ -42,6 +42,8 @@ std::string display(std::string_view cgroup, const core::LeafContext& context) {
   if (!id->container_id.empty()) {
     s += context.runtime ? " conmon " : " container ";
     s += std::string_view(id->container_id).substr(0, kShortIdLength);
+  } else if (context.runtime) {
+    s += " conmon";  // podman's one conmon cgroup of a pod (cgroupfs): no container id
   }
   return s;
 }

@@ -22,7 +22,8 @@ Json optional_json(const std::optional<uint64_t>& v);
 
 // A leaf as messages name it: "<namespace>/<pod>/<container>" when the node names its container,
 // "<namespace>/<pod> container <id>" (or "pod <uid> container <id>") when it names less, else its
-// cgroup path. A runtime's cgroup says "conmon" where a container's says "container".
+// cgroup path. A runtime's cgroup (CRI-O's or podman's conmon) says "conmon" where a container's
+// says "container".
 std::string display(std::string_view cgroup, const core::LeafContext& context);
 // The same with the rule that decided it: "db-1/postgres-0/postgres (rule databases)".
 std::string display_ruled(std::string_view cgroup, const core::LeafContext& context);
