@@ -118,7 +118,7 @@ class InlineRunner final : public app::ReclaimRunner {
     submitted_.push_back({job.name,
                           std::chrono::duration_cast<core::Duration>(clock_.now() - start_),
                           job.target_bytes});
-    finished_.push_back(app::run_reclaim_job(job, reclaimer_, stopping_, buf_));
+    finished_.push_back(app::run_reclaim_job(job, reclaimer_, stopping_, buf_, clock_));
     [[maybe_unused]] int r = ::eventfd_write(wake_.get(), 1);
   }
   std::vector<core::ReclaimOutcome> take_finished() override {
