@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 
 #include "core/rules.h"
@@ -10,21 +9,12 @@
 namespace cgmm::obs {
 namespace {
 
-constexpr double kPlainMin = 1e-4;
-constexpr double kPlainMax = 1e15;
-
 // A scan reads a few small files per leaf: sub-millisecond to a few seconds on a crowded node.
 constexpr std::array<double, 13> kScanBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                                  0.1,    0.25,  0.5,    1,     2.5,  5};
 // memory.force_empty blocks for as long as the kernel keeps retrying, which can be minutes.
 constexpr std::array<double, 13> kReclaimBuckets = {0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
                                                     2.5,   5,    10,   30,  60,   120};
-
-struct Family {
-  std::string_view name;
-  std::string_view type;
-  std::string_view help;
-};
 
 // In the order of the page.
 constexpr Family kScans = {"cgmm_scans_total", "counter", "Scans of the leaf cgroups completed."};
@@ -63,41 +53,6 @@ constexpr Family kPolicyReloadTime = {
 constexpr Family kBuildInfo = {"cgmm_build_info", "gauge",
                                "Build of the running daemon; the value is always 1."};
 
-void append_header(std::string& out, const Family& family) {
-  out += "# HELP ";
-  out += family.name;
-  out += ' ';
-  out += escape_help(family.help);
-  out += "\n# TYPE ";
-  out += family.name;
-  out += ' ';
-  out += family.type;
-  out += '\n';
-}
-
-// `labels` is the rendered `a="x",b="y"` text, empty without labels.
-void append_sample(std::string& out, std::string_view name, std::string_view suffix,
-                   std::string_view labels, std::string_view value) {
-  out += name;
-  out += suffix;
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  out += value;
-  out += '\n';
-}
-
-void append_sample(std::string& out, std::string_view name, std::string_view labels, double value) {
-  append_sample(out, name, "", labels, format_value(value));
-}
-
-std::string label(std::string_view name, std::string_view value) {
-  return std::string(name) + "=\"" + escape_label_value(value) + '"';
-}
-
 // One family of counters with one label; nothing before the first count.
 void append_counters(std::string& out, const Family& family, std::string_view label_name,
                      const std::map<std::string, std::uint64_t, std::less<>>& counts) {
@@ -123,62 +78,6 @@ std::optional<double> as_double(std::optional<std::uint64_t> value) {
 }
 
 }  // namespace
-
-std::string format_value(double value) {
-  if (std::isnan(value)) {
-    return "NaN";
-  }
-  if (std::isinf(value)) {
-    return value > 0 ? "+Inf" : "-Inf";
-  }
-  // Integers print as integers and everyday magnitudes without an exponent, for people reading
-  // the page; every form is the shortest that parses back to the same double.
-  const double magnitude = std::fabs(value);
-  if (magnitude < kPlainMax && value == std::trunc(value)) {
-    return std::to_string(static_cast<std::int64_t>(value));
-  }
-  std::array<char, 64> buffer{};
-  const auto format = magnitude >= kPlainMin && magnitude < kPlainMax ? std::chars_format::fixed
-                                                                      : std::chars_format::general;
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, format);
-  return {buffer.data(), result.ptr};
-}
-
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string escape_help(std::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (const char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 Metrics::Histogram::Histogram(std::span<const double> bounds)
     : upper_bounds(bounds), counts(bounds.size() + 1, 0) {}

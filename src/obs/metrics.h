@@ -15,21 +15,11 @@
 #include "core/leaf_sample.h"
 #include "core/reclaim_outcome.h"
 #include "core/tracker.h"
+#include "obs/exposition.h"
 
 // The daemon's metrics (prefix cgmm_) and their Prometheus text exposition, format 0.0.4.
 
 namespace cgmm::obs {
-
-// The sample value as Prometheus parses it: shortest round-trip decimal, NaN, +Inf, -Inf.
-std::string format_value(double value);
-// Escapes `\`, `"` and newline, as label values require.
-std::string escape_label_value(std::string_view value);
-// Escapes `\` and newline, as HELP text requires.
-std::string escape_help(std::string_view help);
-
-// The Content-Type of Metrics::render()'s text.
-inline constexpr std::string_view kExpositionContentType =
-    "text/plain; version=0.0.4; charset=utf-8";
 
 // Labels of the per-leaf series that its cgroup path gives. pod_uid, container_id and qos are
 // empty outside Kubernetes. The series also carry `namespace`, `pod`, `container` (the node's
