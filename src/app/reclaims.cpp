@@ -52,9 +52,10 @@ void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& deci
 
 void Reclaims::collect() {
   for (core::ReclaimOutcome& o : runner_.take_finished()) {
-    log_backoff(o, tracker_.reclaim_finished(o));
+    const core::BackoffChange backoff = tracker_.reclaim_finished(o);
+    log_backoff(o, backoff);
     if (metrics_) {
-      metrics_->record_reclaim(o, clock_.wall_now());
+      metrics_->record_reclaim(o, backoff, clock_.wall_now());
       if (o.result == Result::kFailed) {
         metrics_->record_error("reclaim");
       }
