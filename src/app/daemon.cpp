@@ -19,6 +19,7 @@ bool watching(const Config& config) {
 
 cgroup::LeafScanOptions scan_options(const Config& config) {
   cgroup::LeafScanOptions options;
+  options.read_usage = config.listen.has_value();  // for the working set on /metrics
   if (watching(config)) {
     // Each watched leaf holds a descriptor (an eventfd on v1, memory.current on v2).
     options.fd_budget = cgroup::split_fd_limit(true).scanner;

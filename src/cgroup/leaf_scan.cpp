@@ -351,7 +351,8 @@ void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>&
     // After memory.stat, as the kubelet reads them. A usage that cannot be read is no error:
     // the stats decide the leaf.
     const auto open = [&](const char* file) { return open_file(node, file, dir); };
-    s.usage_bytes = node.usage.read(parent_.version, fds_, open);
+    s.usage_bytes =
+        options_.read_usage ? node.usage.read(parent_.version, fds_, open) : std::nullopt;
     s.error.clear();
   } else {
     s.stats.reset();

@@ -31,6 +31,9 @@ struct LeafScanOptions {
   std::optional<size_t> fd_budget;
   // Watch directories with inotify; without it every directory is listed on every scan.
   bool watch = true;
+  // Read each leaf's usage after its memory.stat (LeafSample::usage_bytes). Only the metrics
+  // need it, and it costs a pread a leaf: a daemon nobody scrapes leaves it off.
+  bool read_usage = true;
 };
 
 // What the scanner holds and has done, for benchmarks and diagnostics.

@@ -107,6 +107,20 @@ TEST(LeafUsageV1, AShortBudgetGoesToMemoryStatFirstAndEveryUsageIsStillRead) {
   }
 }
 
+// Without metrics nothing needs it: not read, and no descriptor kept for it.
+TEST(LeafUsageV1, WithoutReadUsageTheUsageIsNeitherReadNorKept) {
+  testing::TempTree t;
+  v1_leaf(t, "p/a", 100'000, 30'000);
+  LeafScanOptions options;
+  options.read_usage = false;
+  const Parent parent = t.parent("p", Version::kV1);
+  LeafScanner scanner(parent, options);
+  auto reads = scan(scanner);
+  EXPECT_TRUE(reads["p/a"].stats);
+  EXPECT_FALSE(reads["p/a"].usage);
+  EXPECT_EQ(scanner.counters().kept_fds, 1u);
+}
+
 TEST(LeafUsageV2, TheUsageIsMemoryCurrentAndTheWorkingSetLessInactiveFile) {
   testing::TempTree t;
   t.write("k/pod/c/memory.stat", "anon 4096\nfile 90000\nshmem 0\ninactive_file 60000\n");
