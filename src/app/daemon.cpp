@@ -19,6 +19,7 @@ bool watching(const Config& config) {
 
 cgroup::LeafScanOptions scan_options(const Config& config) {
   cgroup::LeafScanOptions options;
+  options.read_usage = config.listen.has_value();  // for the working set on /metrics
   if (watching(config)) {
     // Each watched leaf holds a descriptor (an eventfd on v1, memory.current on v2).
     options.fd_budget = cgroup::split_fd_limit(true).scanner;
@@ -52,11 +53,11 @@ std::unique_ptr<KubeletNames> make_names(const Config& config) {
 }
 
 std::unique_ptr<PolicyWatch> make_policy(const Config& config, cgroup::Version version,
-                                         obs::Metrics* metrics) {
+                                         obs::Metrics* metrics, const core::Clock& clock) {
   if (config.policy_file.empty()) {
     return nullptr;
   }
-  return std::make_unique<PolicyWatch>(config.policy_file, config.policy, version, metrics);
+  return std::make_unique<PolicyWatch>(config.policy_file, config.policy, version, metrics, clock);
 }
 
 const char* version_name(cgroup::Version v) {
@@ -75,10 +76,10 @@ Daemon::Daemon(const Config& config, cgroup::Parent parent, SignalFd& signals,
       tracker_(config.policy, config.dry_run),
       telemetry_(config.listen, config.interval, clock),
       names_(make_names(config)),
-      policy_(make_policy(config, parent_.version, telemetry_.metrics())),
+      policy_(make_policy(config, parent_.version, telemetry_.metrics(), clock)),
       report_(config.once ? std::optional<OnceReport>(std::in_place) : std::nullopt),
       reclaims_(config, can_reclaim_, scanner_.leaf_dir(), tracker_, runner, telemetry_.metrics(),
-                report_ ? &*report_ : nullptr),
+                report_ ? &*report_ : nullptr, clock),
       watch_(make_watch(config, parent_, scanner_.leaf_dir(), tracker_, reclaims_)),
       scan_(config, parent_, scanner_, {names_.get(), policy_.get()}, tracker_, reclaims_,
             watch_.get(), telemetry_, report_ ? &*report_ : nullptr, clock),

@@ -74,7 +74,7 @@ void LeafWatch::check(uint64_t inode, core::TimePoint now) {
   if (known == nullptr) {
     return;  // gone since: the scan said so
   }
-  core::LeafSample leaf{known->name, inode, {}, {}, known->context};
+  core::LeafSample leaf{known->name, inode, {}, {}, known->context, {}};
   auto dir = leaf_dir_.open(leaf.name, inode);
   if (!dir) {
     return;

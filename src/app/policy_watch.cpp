@@ -5,7 +5,6 @@
 
 #include <array>
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 
 #include "app/config.h"
@@ -26,8 +25,12 @@ constexpr uint32_t kEvents = IN_CLOSE_WRITE | IN_MOVED_TO | IN_ONLYDIR;
 }  // namespace
 
 PolicyWatch::PolicyWatch(std::string path, const core::Policy& defaults, cgroup::Version version,
-                         obs::Metrics* metrics)
-    : path_(std::move(path)), defaults_(defaults), version_(version), metrics_(metrics) {
+                         obs::Metrics* metrics, const core::Clock& clock)
+    : path_(std::move(path)),
+      defaults_(defaults),
+      version_(version),
+      metrics_(metrics),
+      clock_(clock) {
   const size_t slash = path_.rfind('/');
   dir_ = slash == std::string::npos ? "." : slash == 0 ? "/" : path_.substr(0, slash);
   base_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
@@ -61,7 +64,7 @@ core::Rules PolicyWatch::load() const {
 
 void PolicyWatch::loaded(bool ok) {
   if (metrics_) {
-    metrics_->record_policy_load(ok, std::chrono::system_clock::now());
+    metrics_->record_policy_load(ok, clock_.wall_now());
   }
 }
 

@@ -6,6 +6,7 @@
 #include "app/loop.h"
 #include "cgroup/fd.h"
 #include "cgroup/hierarchy.h"
+#include "core/clock.h"
 #include "core/decide.h"
 #include "core/rules.h"
 #include "obs/metrics.h"
@@ -20,10 +21,11 @@ namespace cgmm::app {
 // keeps them; the next decision of each leaf uses the new rules.
 class PolicyWatch final : public Part {
  public:
-  // `metrics` may be null. Throws UsageError (exit 2) when the file cannot be read or is bad,
-  // naming the file and line; `version` rules out reclaim-target on cgroup v1 as the option does.
+  // `metrics` may be null; `clock` stamps the reads on it. Throws UsageError (exit 2) when the
+  // file cannot be read or is bad, naming the file and line; `version` rules out reclaim-target
+  // on cgroup v1 as the option does.
   PolicyWatch(std::string path, const core::Policy& defaults, cgroup::Version version,
-              obs::Metrics* metrics);
+              obs::Metrics* metrics, const core::Clock& clock);
 
   // The rules in force; valid until the next reload.
   const core::Rules* rules() const { return rules_.get(); }
@@ -46,6 +48,7 @@ class PolicyWatch final : public Part {
   const core::Policy defaults_;
   const cgroup::Version version_;
   obs::Metrics* metrics_;
+  const core::Clock& clock_;
   std::string dir_;   // the file's directory, watched
   std::string base_;  // the file's name in it
   cgroup::Fd inotify_;

@@ -69,7 +69,7 @@ void ReclaimPool::run(Worker& self) {
       queue_.pop_front();
       ++running_;
     }
-    core::ReclaimOutcome outcome = run_reclaim_job(job, reclaimer_, stopping_, buf);
+    core::ReclaimOutcome outcome = run_reclaim_job(job, reclaimer_, stopping_, buf, clock_);
     {
       std::lock_guard lock(mu_);
       --running_;
@@ -148,7 +148,8 @@ cgroup::IoResult<core::ReclaimResult> reclaim_in_steps(const ReclaimJob& job, in
 }  // namespace
 
 core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& reclaimer,
-                                     const std::atomic<bool>& stopping, std::string& buf) {
+                                     const std::atomic<bool>& stopping, std::string& buf,
+                                     const core::Clock& clock) {
   core::ReclaimOutcome out;
   out.name = job.name;
   out.inode = job.inode;
@@ -156,7 +157,7 @@ core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& r
   out.cache_before_bytes = job.cache_before_bytes;
   out.target_bytes = job.target_bytes;
 
-  const auto start = std::chrono::steady_clock::now();
+  const core::TimePoint start = clock.now();
   auto opened = job.dir.open(job.name, job.inode);
   if (!opened) {
     if (opened.error().vanished()) {
@@ -171,7 +172,7 @@ core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& r
   const auto status = reclaimer.version() == cgroup::Version::kV1
                           ? write_reclaim(reclaimer, dir.get(), job.target_bytes, stopping)
                           : reclaim_in_steps(job, dir.get(), reclaimer, stopping, buf, out);
-  out.took = std::chrono::duration_cast<core::Duration>(std::chrono::steady_clock::now() - start);
+  out.took = std::chrono::duration_cast<core::Duration>(clock.now() - start);
   if (reclaimer.take_swappiness_fallback()) {
     obs::emit<obs::ReclaimSwappinessUnsupported>();
   }

@@ -15,6 +15,7 @@
 #include "cgroup/leaf_dir.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/reclaim.h"
+#include "core/clock.h"
 #include "core/limit.h"
 #include "core/reclaim_outcome.h"
 
@@ -47,9 +48,11 @@ class ReclaimRunner {
 };
 
 // One job from start to end: reopens the leaf (checked to be the same incarnation), writes its
-// reclaim file (an EINTR is tried again unless `stopping`), and reads its cache back.
+// reclaim file (an EINTR is tried again unless `stopping`), and reads its cache back. `clock`
+// times it.
 core::ReclaimOutcome run_reclaim_job(const ReclaimJob& job, cgroup::Reclaimer& reclaimer,
-                                     const std::atomic<bool>& stopping, std::string& buf);
+                                     const std::atomic<bool>& stopping, std::string& buf,
+                                     const core::Clock& clock);
 
 // Runs reclaims off the scan thread on a few workers, so a slow reclaim (force_empty can block for
 // many seconds) never delays the scan of the other cgroups.
@@ -78,6 +81,7 @@ class ReclaimPool final : public ReclaimRunner {
   void run(Worker& self);
 
   cgroup::Reclaimer reclaimer_;
+  const core::SteadyClock clock_;
   cgroup::Fd wake_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -1,7 +1,5 @@
 #include "app/reclaims.h"
 
-#include <chrono>
-
 #include "obs/backoff_events.h"
 #include "obs/events.h"
 
@@ -11,14 +9,15 @@ using Result = core::ReclaimResult;
 
 Reclaims::Reclaims(const Config& config, bool can_reclaim, const cgroup::LeafDir& leaf_dir,
                    core::Tracker& tracker, ReclaimRunner& runner, obs::Metrics* metrics,
-                   OnceReport* report)
+                   OnceReport* report, const core::Clock& clock)
     : config_(config),
       can_reclaim_(can_reclaim),
       leaf_dir_(leaf_dir),
       tracker_(tracker),
       runner_(runner),
       metrics_(metrics),
-      report_(report) {}
+      report_(report),
+      clock_(clock) {}
 
 uint64_t Reclaims::amount(const core::MemoryStats& stats, const core::Policy& policy) {
   // Without shmem when it is excluded: asking for it only makes memory.reclaim work harder.
@@ -53,9 +52,10 @@ void Reclaims::dispatch(const core::LeafSample& leaf, const core::Decision& deci
 
 void Reclaims::collect() {
   for (core::ReclaimOutcome& o : runner_.take_finished()) {
-    log_backoff(o, tracker_.reclaim_finished(o));
+    const core::BackoffChange backoff = tracker_.reclaim_finished(o);
+    log_backoff(o, backoff);
     if (metrics_) {
-      metrics_->record_reclaim(o, std::chrono::system_clock::now());
+      metrics_->record_reclaim(o, backoff, clock_.wall_now());
       if (o.result == Result::kFailed) {
         metrics_->record_error("reclaim");
       }

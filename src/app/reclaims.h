@@ -7,6 +7,7 @@
 #include "app/once_report.h"
 #include "app/reclaim_pool.h"
 #include "cgroup/leaf_dir.h"
+#include "core/clock.h"
 #include "core/decide.h"
 #include "core/leaf_sample.h"
 #include "core/tracker.h"
@@ -20,10 +21,11 @@ namespace cgmm::app {
 class Reclaims final : public Part {
  public:
   // `can_reclaim` is false on a v2 kernel without memory.reclaim: decisions are then only
-  // logged, as in a dry run. `metrics` and `report` may be null.
+  // logged, as in a dry run. `metrics` and `report` may be null. `clock` stamps the reclaims'
+  // ends on the metrics page.
   Reclaims(const Config& config, bool can_reclaim, const cgroup::LeafDir& leaf_dir,
-           core::Tracker& tracker, ReclaimRunner& runner, obs::Metrics* metrics,
-           OnceReport* report);
+           core::Tracker& tracker, ReclaimRunner& runner, obs::Metrics* metrics, OnceReport* report,
+           const core::Clock& clock);
 
   // Acts on a reclaim decision for `leaf` (whose stats are set).
   void dispatch(const core::LeafSample& leaf, const core::Decision& decision);
@@ -51,6 +53,7 @@ class Reclaims final : public Part {
   ReclaimRunner& runner_;
   obs::Metrics* metrics_;
   OnceReport* report_;
+  const core::Clock& clock_;
 };
 
 }  // namespace cgmm::app

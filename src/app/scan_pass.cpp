@@ -67,15 +67,27 @@ void ScanPass::scan() {
     gauges.reserve(samples_.size());
     for (size_t i = 0; i < samples_.size(); ++i) {
       const core::LeafSample& s = samples_[i];
-      if (s.stats) {
-        gauges.push_back({s.name, s.inode, s.stats->cache_bytes, s.stats->limit_bytes,
-                          r.decisions[i].threshold_bytes, &s.context, s.stats->limit_kind});
-      } else {
-        gauges.push_back({s.name, s.inode, {}, {}, {}, &s.context});
+      obs::LeafGauges& g = gauges.emplace_back();
+      g.cgroup = s.name;
+      g.inode = s.inode;
+      g.context = &s.context;
+      if (const core::Tracker::Leaf* leaf = tracker_.find(s.inode)) {
+        g.backoff_streak = leaf->state.backoff_streak;
+        g.hot_cache = leaf->state.hot_cache;
+      }
+      if (!s.stats) {
         metrics->record_error("read_stats");
+        continue;
+      }
+      g.cache_bytes = s.stats->cache_bytes;
+      g.limit_bytes = s.stats->limit_bytes;
+      g.limit_kind = s.stats->limit_kind;
+      g.threshold_bytes = r.decisions[i].threshold_bytes;
+      if (s.usage_bytes) {
+        g.working_set_bytes = core::working_set_bytes(*s.usage_bytes, *s.stats);
       }
     }
-    metrics->publish_scan(clock_.now() - start, gauges);
+    metrics->publish_scan(clock_.now() - start, clock_.wall_now(), gauges);
   }
   telemetry_.scan_finished();
 }

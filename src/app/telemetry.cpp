@@ -33,7 +33,7 @@ Telemetry::Telemetry(const std::optional<obs::ListenAddress>& listen, core::Dura
   if (!listen) {
     return;
   }
-  metrics_ = std::make_unique<obs::Metrics>(CGMM_VERSION, leaf_labels);
+  metrics_ = std::make_unique<obs::Metrics>(CGMM_VERSION, leaf_labels, interval);
   obs::HttpServerOptions options;
   options.address = *listen;
   server_ = std::make_unique<obs::HttpServer>(options);

@@ -6,10 +6,11 @@
 #include "cgroup/result.h"
 
 // How many descriptors the daemon keeps open, and for what. The scanner keeps each leaf's
-// memory.stat (and on v2 each directory's memory.max and memory.high, the parent's ancestors'
-// too: three files a leaf) open between scans, and each leaf watched between scans holds one more
-// (an eventfd on v1, memory.current on v2); both are bounded so that a node with more cgroups
-// than descriptors degrades to reading files with open/read/close instead of failing.
+// memory.stat and, for the metrics, its usage file (and on v2 each directory's memory.max and
+// memory.high, the parent's ancestors' too: up to two files a leaf on v1, four on v2) open
+// between scans, and each leaf watched between scans holds one more (an eventfd on v1,
+// memory.current on v2); both are bounded so that a node with more cgroups than descriptors
+// degrades to reading files with open/read/close instead of failing.
 namespace cgmm::cgroup {
 
 // Descriptors left to the rest of the process: the listener and its connections, the reclaim

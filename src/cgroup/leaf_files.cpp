@@ -76,6 +76,29 @@ IoResult<uint64_t> pread_usage(int fd, const char* name) {
   return IoError{EBADMSG, "parse", name};
 }
 
+std::optional<uint64_t> UsageFile::read(Version version, FdBudget& fds, const Open& open) {
+  const char* name = usage_file(version);
+  if (fd_) {
+    if (auto usage = pread_usage(fd_.get(), name)) {
+      return *usage;
+    }
+    fds.drop(fd_);
+    return std::nullopt;
+  }
+  auto fd = open(name);
+  if (!fd) {
+    return std::nullopt;
+  }
+  auto usage = pread_usage(fd->get(), name);
+  if (!usage) {
+    return std::nullopt;
+  }
+  if (fds.may_keep()) {
+    fds.keep(fd_, std::move(*fd));
+  }
+  return *usage;
+}
+
 IoResult<std::optional<uint64_t>> pread_limit_file(int fd, const char* name, std::string& buf) {
   if (auto st = pread_all(fd, name, buf); !st) {
     return st.error();

@@ -1,9 +1,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "cgroup/fd.h"
+#include "cgroup/fd_budget.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
 #include "core/leaf_sample.h"
@@ -36,6 +39,21 @@ IoResult<AnonAndSwap> read_anon_and_swap(int dir_fd, std::string& buf);
 
 // The same through an open usage file `fd` named `name`: one pread.
 IoResult<uint64_t> pread_usage(int fd, const char* name);
+
+// A leaf's usage file (usage_file(version)), kept open between reads while the fd budget allows,
+// like its memory.stat. A file that fails to read or does not hold a number is no usage; a kept
+// one is then closed, and opened again at the next read (its cgroup may be gone).
+class UsageFile {
+ public:
+  // Opens one of the leaf's files by name, for a file not kept open.
+  using Open = std::function<IoResult<Fd>(const char* file)>;
+
+  std::optional<uint64_t> read(Version version, FdBudget& fds, const Open& open);
+  void release(FdBudget& fds) { fds.drop(fd_); }
+
+ private:
+  Fd fd_;
+};
 
 // v2: reads an open limit file `name` (memory.max or memory.high, one format). The value is the
 // limit, or none for "max" and for text that is not a limit.

@@ -22,6 +22,7 @@ struct LeafScanner::Node {
   Node* up = nullptr;
   int wd = -1;        // inotify watch, or -1: listed on every scan
   Fd stat;            // memory.stat, kept while this is a leaf and the fd budget allows
+  UsageFile usage;    // memory.usage_in_bytes (v1) or memory.current (v2), likewise
   LimitFiles limits;  // v2: memory.max and memory.high
   size_t base = 0;    // where the last path component starts in `path` (its size for the parent)
   int depth = 0;
@@ -288,6 +289,7 @@ void LeafScanner::release(Node& node) {
     node.wd = -1;
   }
   fds_.drop(node.stat);
+  node.usage.release(fds_);
   node.limits.release(fds_);
   --counters_.dirs;
 }
@@ -308,6 +310,7 @@ void LeafScanner::emit(Node& node, Limit limit, std::vector<core::LeafSample>& o
     return;
   }
   fds_.drop(node.stat);  // no longer a leaf
+  node.usage.release(fds_);
   for (auto& child : node.children) {
     emit(*child, limit, out, count);
   }
@@ -315,6 +318,7 @@ void LeafScanner::emit(Node& node, Limit limit, std::vector<core::LeafSample>& o
 
 void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>& out,
                          size_t& count) {
+  std::optional<IoResult<Fd>> dir;  // opened once for the files not kept open
   IoResult<core::MemoryStats> stats = IoError{};
   if (node.stat) {
     stats = pread_leaf_stats(node.stat.get(), parent_.version, limit, buf_);
@@ -322,7 +326,7 @@ void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>&
       dead_.push_back(&node);  // a kept file of a removed cgroup: close it, drop the node
       return;
     }
-  } else if (auto fd = open_file(node, files::kMemoryStat); !fd) {
+  } else if (auto fd = open_file(node, files::kMemoryStat, dir); !fd) {
     stats = fd.error();
   } else {
     stats = pread_leaf_stats(fd->get(), parent_.version, limit, buf_);
@@ -344,9 +348,15 @@ void LeafScanner::sample(Node& node, Limit limit, std::vector<core::LeafSample>&
   s.inode = node.inode;
   if (stats) {
     s.stats = *stats;
+    // After memory.stat, as the kubelet reads them. A usage that cannot be read is no error:
+    // the stats decide the leaf.
+    const auto open = [&](const char* file) { return open_file(node, file, dir); };
+    s.usage_bytes =
+        options_.read_usage ? node.usage.read(parent_.version, fds_, open) : std::nullopt;
     s.error.clear();
   } else {
     s.stats.reset();
+    s.usage_bytes.reset();
     s.error = stats.error().describe(node.path);
   }
 }
@@ -359,12 +369,20 @@ IoResult<Fd> LeafScanner::open_node_dir(const Node& node) const {
 
 // Opens `file` of `node` through the path from the parent, for when it is not kept open.
 IoResult<Fd> LeafScanner::open_file(const Node& node, const char* file) {
-  auto dir = open_node_dir(node);
+  std::optional<IoResult<Fd>> dir;
+  return open_file(node, file, dir);
+}
+
+IoResult<Fd> LeafScanner::open_file(const Node& node, const char* file,
+                                    std::optional<IoResult<Fd>>& dir) {
   if (!dir) {
-    const int err = dir.error().err;
+    dir = open_node_dir(node);
+  }
+  if (!*dir) {
+    const int err = (*dir).error().err;
     return IoError{err == ENOTDIR || err == EXDEV ? ENOENT : err, "open", file};
   }
-  return fds_.open_file_at(dir->get(), file);
+  return fds_.open_file_at((*dir)->get(), file);
 }
 
 }  // namespace cgmm::cgroup

@@ -11,6 +11,7 @@
 #include "cgroup/fd_budget.h"
 #include "cgroup/hierarchy.h"
 #include "cgroup/leaf_dir.h"
+#include "cgroup/leaf_files.h"
 #include "cgroup/limit_files.h"
 #include "cgroup/memory_stat.h"
 #include "cgroup/result.h"
@@ -22,12 +23,17 @@ struct LeafScanOptions {
   // Every this many scans the whole tree is listed again, a safety net under inotify. The first
   // scan is always a full walk.
   uint32_t full_walk_every = 360;
-  // The most files kept open between scans: each leaf's memory.stat and, on v2, each
-  // directory's memory.max and memory.high (the parent's ancestors' too); the rest are read with
-  // open/read/close. Unset: split_fd_limit(false).scanner, RLIMIT_NOFILE less kFdReserve.
+  // The most files kept open between scans: each leaf's memory.stat and usage file
+  // (memory.usage_in_bytes, memory.current) and, on v2, each directory's memory.max and
+  // memory.high (the parent's ancestors' too); the rest are read with open/read/close. A first
+  // walk opens every leaf's memory.stat before any usage file, so a short budget goes to
+  // memory.stat first. Unset: split_fd_limit(false).scanner, RLIMIT_NOFILE less kFdReserve.
   std::optional<size_t> fd_budget;
   // Watch directories with inotify; without it every directory is listed on every scan.
   bool watch = true;
+  // Read each leaf's usage after its memory.stat (LeafSample::usage_bytes). Only the metrics
+  // need it, and it costs a pread a leaf: a daemon nobody scrapes leaves it off.
+  bool read_usage = true;
 };
 
 // What the scanner holds and has done, for benchmarks and diagnostics.
@@ -36,18 +42,19 @@ struct LeafScanCounters {
   uint64_t full_walks = 0;
   uint64_t dirs_listed = 0;  // directory listings (getdents) over all scans
   size_t dirs = 0;           // directories in the tree, the parent included
-  size_t kept_fds = 0;       // memory.stat (and v2 memory.max, memory.high) files kept open
+  size_t kept_fds = 0;       // memory.stat, usage (and v2 memory.max, memory.high) files kept open
   size_t fd_budget = 0;
   size_t unwatched_dirs = 0;  // listed on every scan: inotify unavailable or out of watches
 };
 
 // Finds the leaf cgroups under a parent (directories with no child directory; the parent itself
-// when it has none) and reads each one's memory.stat. Never follows symlinks and never leaves the
-// parent's filesystem. Leaves that vanish during the scan are left out.
+// when it has none) and reads each one's memory.stat and then its usage. Never follows symlinks
+// and never leaves the parent's filesystem. Leaves that vanish during the scan are left out.
 //
 // Between scans it keeps a tree of the directories, each watched with inotify (IN_CREATE,
-// IN_DELETE and moves of subdirectories), and each leaf's memory.stat open: a scan with no change
-// since the last costs one pread per leaf. A kept memory.stat of a removed cgroup reads ENODEV;
+// IN_DELETE and moves of subdirectories), and each leaf's memory.stat and usage file open: a scan
+// with no change since the last costs two preads per leaf (and on v2 two more per directory for
+// the limits). A kept memory.stat of a removed cgroup reads ENODEV;
 // that leaf is dropped and its file closed, so no kept fd outlives its cgroup by more than a
 // scan. A cgroup removed and created again under the same name is a new node with a new inode.
 class LeafScanner {
@@ -79,6 +86,8 @@ class LeafScanner {
   void sample(Node& node, Limit limit, std::vector<core::LeafSample>& out, size_t& count);
   IoResult<Fd> open_node_dir(const Node& node) const;
   IoResult<Fd> open_file(const Node& node, const char* file);
+  // The same through `dir`, the node's directory: opened into it first when it is empty.
+  IoResult<Fd> open_file(const Node& node, const char* file, std::optional<IoResult<Fd>>& dir);
 
   const Parent& parent_;
   LeafScanOptions options_;

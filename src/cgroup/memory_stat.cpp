@@ -48,8 +48,12 @@ std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Versio
   // Kernels before 5.9 count file and anonymous refaults together under the shorter name.
   constexpr std::string_view kRefault = "workingset_refault_file";
   constexpr std::string_view kOldRefault = "workingset_refault";
+  // v1's usage counts the cgroup's descendants too, and so does this key; its unprefixed
+  // inactive_file does not. v1 prints it near the end, after the limits.
+  const std::string_view inactive_key =
+      version == Version::kV1 ? "total_inactive_file" : "inactive_file";
   // v2 has no limit in memory.stat, so one key fewer is needed there.
-  const int needed = version == Version::kV1 ? 4 : 3;
+  const int needed = version == Version::kV1 ? 5 : 4;
 
   core::MemoryStats stats;
   bool have_cache = false;
@@ -66,7 +70,7 @@ std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Versio
     std::string_view key = line.substr(0, sp);
     std::optional<uint64_t> value;
     const bool refault = key == kRefault || key == kOldRefault;
-    if (key == cache_key || key == kShmem || refault ||
+    if (key == cache_key || key == kShmem || refault || key == inactive_key ||
         (version == Version::kV1 && key == kLimit)) {
       value = parse_u64(line.substr(sp + 1));
     }
@@ -81,6 +85,8 @@ std::optional<core::MemoryStats> parse_memory_stat(std::string_view text, Versio
       stats.shmem_bytes = *value;
     } else if (refault) {
       stats.refault_bytes = *value * page_bytes();
+    } else if (key == inactive_key) {
+      stats.inactive_file_bytes = *value;
     } else {
       stats.limit_bytes = as_limit(*value);
     }

@@ -24,10 +24,20 @@ struct MemoryStats {
   // counter of refaulted file pages (`workingset_refault_file`; `workingset_refault` before Linux
   // 5.9), in bytes. 0 where the kernel has no such counter.
   uint64_t refault_bytes = 0;
+  // File pages on the inactive list, the first the kernel reclaims: v1 `total_inactive_file`
+  // (the cgroup and its descendants, as the usage counts them), v2 `inactive_file`. 0 where
+  // memory.stat has no such key.
+  uint64_t inactive_file_bytes = 0;
   LimitKind limit_kind = LimitKind::kMax;  // which of them it is (core/limit.h)
 
   bool operator==(const MemoryStats&) const = default;
 };
+
+// The working set as the kubelet counts it for eviction (cAdvisor's): the cgroup's memory usage
+// less its inactive file pages, 0 when those exceed the usage (the two are read apart).
+inline uint64_t working_set_bytes(uint64_t usage_bytes, const MemoryStats& stats) {
+  return usage_bytes > stats.inactive_file_bytes ? usage_bytes - stats.inactive_file_bytes : 0;
+}
 
 // Whose container a leaf is, as the node names it (the kubelet's log trees, in Kubernetes terms);
 // each part is empty where it is unknown: outside Kubernetes, for a pod the trees do not name
@@ -62,6 +72,9 @@ struct LeafSample {
   // they were. A leaf that vanished is left out of the scan, never an error.
   std::string error;
   LeafContext context;  // filled in by the scan pass before any decision
+  // The cgroup's memory usage (v1 memory.usage_in_bytes, v2 memory.current), read by the scan
+  // right after memory.stat; empty when it could not be read, or the stats were not.
+  std::optional<uint64_t> usage_bytes;
 };
 
 }  // namespace cgmm::core

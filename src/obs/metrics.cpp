@@ -2,16 +2,12 @@
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cmath>
 
 #include "core/rules.h"
 
 namespace cgmm::obs {
 namespace {
-
-constexpr double kPlainMin = 1e-4;
-constexpr double kPlainMax = 1e15;
 
 // A scan reads a few small files per leaf: sub-millisecond to a few seconds on a crowded node.
 constexpr std::array<double, 13> kScanBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
@@ -20,16 +16,16 @@ constexpr std::array<double, 13> kScanBuckets = {0.0005, 0.001, 0.0025, 0.005, 0
 constexpr std::array<double, 13> kReclaimBuckets = {0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1,
                                                     2.5,   5,    10,   30,  60,   120};
 
-struct Family {
-  std::string_view name;
-  std::string_view type;
-  std::string_view help;
-};
-
 // In the order of the page.
 constexpr Family kScans = {"cgmm_scans_total", "counter", "Scans of the leaf cgroups completed."};
 constexpr Family kScanDuration = {"cgmm_scan_duration_seconds", "histogram",
                                   "Time to discover and read all leaf cgroups."};
+// With the interval, an alert can tell a daemon whose scans stopped: the page keeps being served.
+constexpr Family kLastScan = {
+    "cgmm_last_scan_timestamp_seconds", "gauge",
+    "When the last scan finished, in seconds since the Unix epoch; 0 before the first."};
+constexpr Family kScanInterval = {"cgmm_scan_interval_seconds", "gauge",
+                                  "Time from the start of one scan to the next (--interval)."};
 constexpr Family kLeaves = {"cgmm_leaves", "gauge", "Leaf cgroups seen by the last scan."};
 constexpr Family kReclaims = {"cgmm_reclaims_total", "counter", "Reclaims attempted, by result."};
 constexpr Family kReclaimedBytes = {"cgmm_reclaimed_bytes_total", "counter",
@@ -42,6 +38,11 @@ constexpr Family kReclaimDuration = {"cgmm_reclaim_duration_seconds", "histogram
 constexpr Family kErrors = {"cgmm_errors_total", "counter", "Errors the daemon carried on after."};
 constexpr Family kLeafCache = {"cgmm_leaf_cache_bytes", "gauge",
                                "Page cache charged to the leaf cgroup."};
+constexpr Family kLeafWorkingSet = {
+    "cgmm_leaf_working_set_bytes", "gauge",
+    "Working set of the leaf cgroup as the kubelet counts it for eviction: its memory usage less "
+    "its inactive page cache, at least 0 (v1: memory.usage_in_bytes less total_inactive_file; "
+    "v2: memory.current less inactive_file)."};
 constexpr Family kLeafLimit = {
     "cgmm_leaf_limit_bytes", "gauge",
     "Effective memory limit of the leaf cgroup; limit_kind: max (the hard limit) or high (v2 "
@@ -54,6 +55,13 @@ constexpr Family kLeafLastReclaim = {
 constexpr Family kLeafRefaultRatio = {
     "cgmm_leaf_refault_ratio", "gauge",
     "Share of what the leaf's last judged reclaim freed that it read back within a cooldown."};
+// The streak stops growing where the wait does (core::kMaxBackoffFactor, 16 cooldowns: 4 in a row).
+static_assert(core::kMaxBackoffFactor == 16, "cgmm_leaf_backoff_streak's help says 4 at most");
+constexpr Family kLeafBackoffStreak = {
+    "cgmm_leaf_backoff_streak", "gauge",
+    "Reclaims in a row of the leaf that were futile (freed under a tenth of their target) or "
+    "harmful (reason hot_cache: half of what they freed was read back within a cooldown), 4 at "
+    "most; each doubles the wait for the next reclaim. 0 out of backoff."};
 constexpr Family kPolicyReloadOk = {
     "cgmm_policy_last_reload_successful", "gauge",
     "Whether the last read of the policy file succeeded (1) or failed (0)."};
@@ -62,41 +70,6 @@ constexpr Family kPolicyReloadTime = {
     "When the policy file was last read successfully, in seconds since the Unix epoch."};
 constexpr Family kBuildInfo = {"cgmm_build_info", "gauge",
                                "Build of the running daemon; the value is always 1."};
-
-void append_header(std::string& out, const Family& family) {
-  out += "# HELP ";
-  out += family.name;
-  out += ' ';
-  out += escape_help(family.help);
-  out += "\n# TYPE ";
-  out += family.name;
-  out += ' ';
-  out += family.type;
-  out += '\n';
-}
-
-// `labels` is the rendered `a="x",b="y"` text, empty without labels.
-void append_sample(std::string& out, std::string_view name, std::string_view suffix,
-                   std::string_view labels, std::string_view value) {
-  out += name;
-  out += suffix;
-  if (!labels.empty()) {
-    out += '{';
-    out += labels;
-    out += '}';
-  }
-  out += ' ';
-  out += value;
-  out += '\n';
-}
-
-void append_sample(std::string& out, std::string_view name, std::string_view labels, double value) {
-  append_sample(out, name, "", labels, format_value(value));
-}
-
-std::string label(std::string_view name, std::string_view value) {
-  return std::string(name) + "=\"" + escape_label_value(value) + '"';
-}
 
 // One family of counters with one label; nothing before the first count.
 void append_counters(std::string& out, const Family& family, std::string_view label_name,
@@ -118,67 +91,20 @@ void increment(std::map<std::string, std::uint64_t, std::less<>>& counts, std::s
   ++it->second;
 }
 
+// Seconds since the Unix epoch, whole seconds and their fraction apart: nanoseconds since the
+// epoch are past 2^53, so as one double they are rounded already (1700000010.25 would print as
+// 1700000010.2499998).
+double epoch_seconds(std::chrono::system_clock::time_point at) {
+  const auto whole = std::chrono::floor<std::chrono::seconds>(at);
+  return static_cast<double>(whole.time_since_epoch().count()) +
+         std::chrono::duration<double>(at - whole).count();
+}
+
 std::optional<double> as_double(std::optional<std::uint64_t> value) {
   return value ? std::optional(static_cast<double>(*value)) : std::nullopt;
 }
 
 }  // namespace
-
-std::string format_value(double value) {
-  if (std::isnan(value)) {
-    return "NaN";
-  }
-  if (std::isinf(value)) {
-    return value > 0 ? "+Inf" : "-Inf";
-  }
-  // Integers print as integers and everyday magnitudes without an exponent, for people reading
-  // the page; every form is the shortest that parses back to the same double.
-  const double magnitude = std::fabs(value);
-  if (magnitude < kPlainMax && value == std::trunc(value)) {
-    return std::to_string(static_cast<std::int64_t>(value));
-  }
-  std::array<char, 64> buffer{};
-  const auto format = magnitude >= kPlainMin && magnitude < kPlainMax ? std::chars_format::fixed
-                                                                      : std::chars_format::general;
-  const auto result = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value, format);
-  return {buffer.data(), result.ptr};
-}
-
-std::string escape_label_value(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-std::string escape_help(std::string_view help) {
-  std::string out;
-  out.reserve(help.size());
-  for (const char c : help) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 Metrics::Histogram::Histogram(std::span<const double> bounds)
     : upper_bounds(bounds), counts(bounds.size() + 1, 0) {}
@@ -190,9 +116,11 @@ void Metrics::Histogram::observe(double value) {
   ++count;
 }
 
-Metrics::Metrics(std::string_view version, LeafLabeler labeler)
+Metrics::Metrics(std::string_view version, LeafLabeler labeler,
+                 std::optional<std::chrono::duration<double>> scan_interval)
     : version_(version),
       labeler_(std::move(labeler)),
+      scan_interval_seconds_(scan_interval ? std::optional(scan_interval->count()) : std::nullopt),
       scan_duration_(kScanBuckets),
       reclaim_duration_(kReclaimBuckets) {}
 
@@ -209,10 +137,13 @@ std::string Metrics::label_text(std::string_view cgroup, const LeafRow& row) con
   return text;
 }
 
-void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const LeafGauges> leaves) {
+void Metrics::publish_scan(std::chrono::duration<double> took,
+                           std::chrono::system_clock::time_point finished,
+                           std::span<const LeafGauges> leaves) {
   const std::lock_guard lock(mutex_);
   ++scans_;
   scan_duration_.observe(took.count());
+  last_scan_seconds_ = epoch_seconds(finished);
   leaves_ = leaves.size();
   const auto scan = static_cast<std::uint32_t>(scans_);  // only equality is used
   for (const LeafGauges& leaf : leaves) {
@@ -228,8 +159,11 @@ void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const L
     row.inode = leaf.inode;
     row.scan = scan;
     row.context = leaf.context ? *leaf.context : core::LeafContext{};
+    row.backoff_streak = leaf.backoff_streak;
+    row.hot_cache = leaf.hot_cache;
     if (leaf.cache_bytes) {
       row.cache_bytes = leaf.cache_bytes;
+      row.working_set_bytes = leaf.working_set_bytes;
       row.limit_bytes = leaf.limit_bytes;
       row.limit_kind = leaf.limit_kind;
       row.threshold_bytes = leaf.threshold_bytes;
@@ -239,6 +173,7 @@ void Metrics::publish_scan(std::chrono::duration<double> took, std::span<const L
 }
 
 void Metrics::record_reclaim(const core::ReclaimOutcome& outcome,
+                             const core::BackoffChange& backoff,
                              std::chrono::system_clock::time_point at) {
   const std::lock_guard lock(mutex_);
   increment(reclaims_, core::to_string(outcome.result));
@@ -248,8 +183,9 @@ void Metrics::record_reclaim(const core::ReclaimOutcome& outcome,
   if (it == rows_.end() || it->second.inode != outcome.inode) {
     return;
   }
-  const std::chrono::duration<double> since_epoch = at.time_since_epoch();
-  it->second.last_reclaim_seconds = since_epoch.count();
+  it->second.last_reclaim_seconds = epoch_seconds(at);
+  it->second.backoff_streak = backoff.streak;
+  it->second.hot_cache = backoff.hot_cache;
   if (outcome.cache_after_bytes) {
     it->second.cache_bytes = outcome.cache_after_bytes;
   }
@@ -263,6 +199,8 @@ void Metrics::record_refaults(const core::RefaultNews& news) {
       it->second.inode != news.inode) {
     return;
   }
+  it->second.backoff_streak = news.judged->change.streak;
+  it->second.hot_cache = news.judged->change.hot_cache;
   it->second.refault_ratio = static_cast<float>(static_cast<double>(news.judged->refaulted_bytes) /
                                                 static_cast<double>(news.judged->freed_bytes));
 }
@@ -272,7 +210,7 @@ void Metrics::record_policy_load(bool ok, std::chrono::system_clock::time_point 
   PolicyLoad load = policy_.value_or(PolicyLoad{false, std::nullopt});
   load.ok = ok;
   if (ok) {
-    load.success_seconds = std::chrono::duration<double>(at.time_since_epoch()).count();
+    load.success_seconds = epoch_seconds(at);
   }
   policy_ = load;
 }
@@ -326,6 +264,12 @@ std::string Metrics::render() const {
   append_header(out, kScans);
   append_sample(out, kScans.name, "", static_cast<double>(scans_));
   histogram(kScanDuration, scan_duration_);
+  append_header(out, kLastScan);
+  append_sample(out, kLastScan.name, "", last_scan_seconds_);
+  if (scan_interval_seconds_) {
+    append_header(out, kScanInterval);
+    append_sample(out, kScanInterval.name, "", *scan_interval_seconds_);
+  }
   append_header(out, kLeaves);
   append_sample(out, kLeaves.name, "", static_cast<double>(leaves_));
   append_counters(out, kReclaims, "result", reclaims_);
@@ -336,6 +280,7 @@ std::string Metrics::render() const {
   histogram(kReclaimDuration, reclaim_duration_);
   append_counters(out, kErrors, "kind", errors_);
   leaf_gauges(kLeafCache, [](const LeafRow& r) { return as_double(r.cache_bytes); });
+  leaf_gauges(kLeafWorkingSet, [](const LeafRow& r) { return as_double(r.working_set_bytes); });
   leaf_gauges(
       kLeafLimit, [](const LeafRow& r) { return as_double(r.limit_bytes); },
       [](const LeafRow& r) { return label("limit_kind", core::to_string(r.limit_kind)); });
@@ -346,6 +291,15 @@ std::string Metrics::render() const {
     return r.refault_ratio >= 0 ? std::optional<double>(std::round(r.refault_ratio * 1e4) / 1e4)
                                 : std::nullopt;
   });
+  leaf_gauges(
+      kLeafBackoffStreak,
+      [](const LeafRow& r) -> std::optional<double> {
+        // Like every gauge of a leaf, none before its first reading.
+        return r.cache_bytes ? std::optional<double>(r.backoff_streak) : std::nullopt;
+      },
+      [](const LeafRow& r) {
+        return label("reason", r.backoff_streak == 0 ? "" : r.hot_cache ? "hot_cache" : "futile");
+      });
   if (policy_) {
     append_header(out, kPolicyReloadOk);
     append_sample(out, kPolicyReloadOk.name, "", policy_->ok ? 1 : 0);

@@ -15,26 +15,17 @@
 #include "core/leaf_sample.h"
 #include "core/reclaim_outcome.h"
 #include "core/tracker.h"
+#include "obs/exposition.h"
 
 // The daemon's metrics (prefix cgmm_) and their Prometheus text exposition, format 0.0.4.
 
 namespace cgmm::obs {
 
-// The sample value as Prometheus parses it: shortest round-trip decimal, NaN, +Inf, -Inf.
-std::string format_value(double value);
-// Escapes `\`, `"` and newline, as label values require.
-std::string escape_label_value(std::string_view value);
-// Escapes `\` and newline, as HELP text requires.
-std::string escape_help(std::string_view help);
-
-// The Content-Type of Metrics::render()'s text.
-inline constexpr std::string_view kExpositionContentType =
-    "text/plain; version=0.0.4; charset=utf-8";
-
 // Labels of the per-leaf series that its cgroup path gives. pod_uid, container_id and qos are
 // empty outside Kubernetes. The series also carry `namespace`, `pod`, `container` (the node's
 // names, empty where unknown) and `rule` (the policy rule that decides the leaf, empty for none);
-// cgmm_leaf_limit_bytes also `limit_kind` (`max` or `high`, core::LimitKind).
+// cgmm_leaf_limit_bytes also `limit_kind` (`max` or `high`, core::LimitKind), and
+// cgmm_leaf_backoff_streak `reason` (`futile` or `hot_cache`, empty out of backoff).
 struct LeafLabels {
   std::string cgroup;
   std::string pod_uid;
@@ -56,6 +47,11 @@ struct LeafGauges {
   std::optional<std::uint64_t> threshold_bytes;  // none: a percentage of no limit (or not read)
   const core::LeafContext* context = nullptr;    // its names and rule; null: neither
   core::LimitKind limit_kind = core::LimitKind::kMax;  // which limit limit_bytes is
+  // core::working_set_bytes; none: its usage could not be read (or its memory.stat)
+  std::optional<std::uint64_t> working_set_bytes = std::nullopt;
+  // The Tracker's LeafState::backoff_streak and hot_cache.
+  std::uint32_t backoff_streak = 0;
+  bool hot_cache = false;
 };
 
 // Everything /metrics shows, as plain values under one lock: scans publish what they saw,
@@ -63,24 +59,31 @@ struct LeafGauges {
 // any thread; each call holds the lock for its whole work, so a page is one consistent moment.
 class Metrics {
  public:
-  // Without a labeler a leaf's series carry only its cgroup label (the others empty).
-  explicit Metrics(std::string_view version, LeafLabeler labeler = {});
+  // Without a labeler a leaf's series carry only its cgroup label (the others empty). Without a
+  // `scan_interval` (the configured --interval) the page has no cgmm_scan_interval_seconds.
+  explicit Metrics(std::string_view version, LeafLabeler labeler = {},
+                   std::optional<std::chrono::duration<double>> scan_interval = std::nullopt);
 
-  // A scan that took `took` saw `leaves`: counts it, and replaces the per-leaf series with those
-  // leaves. A leaf not among them loses its series (vanished cgroups must not linger); one still
-  // there keeps its last-reclaim timestamp. A leaf without a value for a gauge has no series of it;
-  // one that could not be read keeps the gauges of its last reading.
-  void publish_scan(std::chrono::duration<double> took, std::span<const LeafGauges> leaves);
+  // A scan that took `took` and finished at `finished` saw `leaves`: counts it, and replaces the
+  // per-leaf series with those leaves. A leaf not among them loses its series (vanished cgroups
+  // must not linger); one still there keeps its last-reclaim timestamp. A leaf without a value
+  // for a gauge has no series of it; one that could not be read keeps the gauges of its last
+  // reading (its backoff streak is the Tracker's, and always current).
+  void publish_scan(std::chrono::duration<double> took,
+                    std::chrono::system_clock::time_point finished,
+                    std::span<const LeafGauges> leaves);
 
-  // A reclaim ended at `at`: counted by its result, its freed bytes and its duration. Its leaf,
-  // if the last scan saw that very incarnation, gets the timestamp and, when the cache after the
-  // reclaim is known, that cache as its cache gauge at once. Any other leaf is left alone: a
-  // reclaim that outlived its cgroup brings no series back.
-  void record_reclaim(const core::ReclaimOutcome& outcome,
+  // A reclaim ended at `at` and changed its leaf's backoff by `backoff`: counted by its result,
+  // its freed bytes and its duration. Its leaf, if the last scan saw that very incarnation, gets
+  // the timestamp, the backoff streak and, when the cache after the reclaim is known, that cache
+  // as its cache gauge at once. Any other leaf is left alone: a reclaim that outlived its cgroup
+  // brings no series back.
+  void record_reclaim(const core::ReclaimOutcome& outcome, const core::BackoffChange& backoff,
                       std::chrono::system_clock::time_point at);
 
   // Refaults after a reclaim were counted (added to the total), and maybe judged: the judged
-  // share becomes its leaf's refault ratio, if the last scan saw that very incarnation.
+  // share becomes its leaf's refault ratio and the judgment's backoff its streak, if the last
+  // scan saw that very incarnation.
   void record_refaults(const core::RefaultNews& news);
 
   // The policy file was read, at start or again, at `at`: its two gauges, which a daemon without
@@ -115,7 +118,10 @@ class Metrics {
     std::optional<std::uint64_t> limit_bytes;
     core::LimitKind limit_kind = core::LimitKind::kMax;
     std::optional<std::uint64_t> threshold_bytes;
+    std::optional<std::uint64_t> working_set_bytes;
     std::optional<double> last_reclaim_seconds;  // since the Unix epoch
+    std::uint32_t backoff_streak = 0;
+    bool hot_cache = false;
   };
 
   std::string label_text(std::string_view cgroup, const LeafRow& row) const;
@@ -127,9 +133,11 @@ class Metrics {
 
   const std::string version_;
   const LeafLabeler labeler_;
+  const std::optional<double> scan_interval_seconds_;
   mutable std::mutex mutex_;
   std::uint64_t scans_ = 0;
   Histogram scan_duration_;
+  double last_scan_seconds_ = 0;  // since the Unix epoch; 0 before the first scan
   std::size_t leaves_ = 0;
   std::map<std::string, std::uint64_t, std::less<>> reclaims_;  // by result
   std::uint64_t reclaimed_bytes_ = 0;

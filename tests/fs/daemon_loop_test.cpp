@@ -15,6 +15,7 @@
 
 #include "app/daemon.h"
 #include "support/fake_clock.h"
+#include "support/fake_waiter.h"
 #include "support/json_log.h"
 #include "support/temp_tree.h"
 
@@ -27,44 +28,6 @@ using ::testing::ElementsAre;
 
 constexpr uint64_t kMiB = 1 << 20;
 constexpr int kStopSignal = SIGUSR2;
-
-// Sleeps by moving the clock to the wake time, or to the next scripted event before it, which it
-// then runs (the workload and the operator of the test). Descriptors that are readable already
-// (a finished reclaim, the stop signal) end the wait at once, as ppoll would.
-class FakeWaiter final : public app::Waiter {
- public:
-  explicit FakeWaiter(FakeClock& clock) : clock_(clock) {}
-
-  void at(core::Duration since_start, std::function<void()> event) {
-    script_.emplace(start_ + since_start, std::move(event));
-  }
-
-  int wait(std::span<pollfd> fds, std::chrono::nanoseconds timeout) override {
-    if (const int n = ::poll(fds.data(), fds.size(), 0); n > 0) {
-      return n;
-    }
-    EXPECT_GE(timeout.count(), 0) << "the loop would sleep for ever";
-    const core::TimePoint wake =
-        timeout.count() < 0 ? core::TimePoint::max() : clock_.now() + timeout;
-    if (!script_.empty() && script_.begin()->first <= wake) {
-      auto next = script_.extract(script_.begin());
-      clock_.advance(std::chrono::duration_cast<core::Duration>(next.key() - clock_.now()));
-      next.mapped()();
-      return 0;
-    }
-    if (timeout.count() < 0) {
-      ::raise(kStopSignal);  // nothing left to happen: end the test rather than hang
-      return 0;
-    }
-    clock_.advance(std::chrono::ceil<core::Duration>(timeout));
-    return 0;
-  }
-
- private:
-  FakeClock& clock_;
-  const core::TimePoint start_ = clock_.now();
-  std::multimap<core::TimePoint, std::function<void()>> script_;
-};
 
 // The fixture's kernel: each memory.reclaim write, recorded as the real one makes it, frees what
 // it asks of the leaf's clean file pages, in memory.stat and memory.current alike.
@@ -118,7 +81,7 @@ class InlineRunner final : public app::ReclaimRunner {
     submitted_.push_back({job.name,
                           std::chrono::duration_cast<core::Duration>(clock_.now() - start_),
                           job.target_bytes});
-    finished_.push_back(app::run_reclaim_job(job, reclaimer_, stopping_, buf_));
+    finished_.push_back(app::run_reclaim_job(job, reclaimer_, stopping_, buf_, clock_));
     [[maybe_unused]] int r = ::eventfd_write(wake_.get(), 1);
   }
   std::vector<core::ReclaimOutcome> take_finished() override {
@@ -193,7 +156,7 @@ class DaemonLoop : public ::testing::Test {
 
   TempTree tree_;
   FakeClock clock_;
-  FakeWaiter waiter_{clock_};
+  FakeWaiter waiter_{clock_, kStopSignal};
   InlineRunner runner_{clock_};
   app::Config config_;
 };

@@ -50,10 +50,11 @@ class ConfigMapVolume : public ::testing::Test {
 
   testing::TempTree tree_;
   core::Policy defaults_;
+  core::SteadyClock clock_;
 };
 
 TEST_F(ConfigMapVolume, ASwapOfDataIsReadAsTheNewPolicy) {
-  PolicyWatch watch(path(), defaults_, cgroup::Version::kV2, nullptr);
+  PolicyWatch watch(path(), defaults_, cgroup::Version::kV2, nullptr, clock_);
   ASSERT_EQ(first_rule(watch), "first");
   publish("..2026_12_02_10_01_00.2", rule_file("second"));
   deliver(watch);
@@ -62,7 +63,7 @@ TEST_F(ConfigMapVolume, ASwapOfDataIsReadAsTheNewPolicy) {
 }
 
 TEST_F(ConfigMapVolume, ABrokenUpdateKeepsTheLastGoodRules) {
-  PolicyWatch watch(path(), defaults_, cgroup::Version::kV2, nullptr);
+  PolicyWatch watch(path(), defaults_, cgroup::Version::kV2, nullptr, clock_);
   const core::Rules* before = watch.rules();
   publish("..2026_12_02_10_01_00.2", "rules:\n  - match:\n      nmespace: db\n");
   deliver(watch);
@@ -72,7 +73,7 @@ TEST_F(ConfigMapVolume, ABrokenUpdateKeepsTheLastGoodRules) {
 }
 
 TEST_F(ConfigMapVolume, OtherFilesOfTheDirectoryDoNotReload) {
-  PolicyWatch watch(path(), defaults_, cgroup::Version::kV2, nullptr);
+  PolicyWatch watch(path(), defaults_, cgroup::Version::kV2, nullptr, clock_);
   tree_.write("unrelated.txt", "x");
   pollfd p{watch.fd(), POLLIN, 0};
   ASSERT_EQ(::poll(&p, 1, 5000), 1);
@@ -85,7 +86,8 @@ TEST(PolicyWatchStart, ABadFileIsAUsageErrorNamingFileAndLine) {
   tree.write("policy.yaml", "rules:\n  - match:\n      nmespace: db\n");
   const std::string path = (tree.root() / "policy.yaml").string();
   try {
-    PolicyWatch watch(path, core::Policy{}, cgroup::Version::kV2, nullptr);
+    const core::SteadyClock clock;
+    PolicyWatch watch(path, core::Policy{}, cgroup::Version::kV2, nullptr, clock);
     FAIL() << "no error";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find(path + ":3"), std::string::npos) << e.what();

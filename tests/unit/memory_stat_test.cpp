@@ -40,6 +40,20 @@ TEST(MemoryStatV1, UsesTheCgroupsOwnKeysNotTotals) {
   EXPECT_EQ(s->limit_bytes, 100u);
 }
 
+// The kubelet's working set takes total_inactive_file on v1: the usage counts the cgroup's
+// descendants, and so does that key. In the unlimited sample all the cache is a child's.
+TEST(MemoryStatV1, InactiveFileIsTheTotalAsTheUsageCountsIt) {
+  auto s = parse_memory_stat(sample("v1-memory.stat-unlimited"), Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->inactive_file_bytes, 31'547'392u);
+  s = parse_memory_stat(sample("v1-memory.stat-limited"), Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->inactive_file_bytes, 31'547'392u);
+  s = parse_memory_stat("cache 5\ninactive_file 7\n", Version::kV1);
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->inactive_file_bytes, 0u);
+}
+
 TEST(MemoryStatV1, RefaultsAreFilePagesInBytes) {
   // 5.9 and later count file refaults apart from anonymous ones; the cgroup's own, not the total.
   auto s = parse_memory_stat(
@@ -79,6 +93,7 @@ TEST(MemoryStatV2, FileIsTheCache) {
   EXPECT_EQ(s->shmem_bytes, 4'194'304u);
   EXPECT_FALSE(s->limit_bytes.has_value());  // v2 limits come from memory.max
   EXPECT_EQ(s->refault_bytes, 0u);
+  EXPECT_EQ(s->inactive_file_bytes, 48'328'704u);
   s = parse_memory_stat("file 5\nworkingset_refault_file 16395\n", Version::kV2);
   ASSERT_TRUE(s.has_value());
   EXPECT_EQ(s->refault_bytes, 16395 * page_bytes());
@@ -86,6 +101,18 @@ TEST(MemoryStatV2, FileIsTheCache) {
 
 TEST(MemoryStatV2, V1KeysDoNotCount) {
   EXPECT_FALSE(parse_memory_stat("cache 5\n", Version::kV2).has_value());
+}
+
+// As the kubelet (cAdvisor) counts it; memory.stat and the usage are read apart, so the inactive
+// file pages can exceed a usage read a moment later.
+TEST(WorkingSet, TheUsageLessInactiveFilePagesAndNeverBelowZero) {
+  core::MemoryStats stats;
+  stats.inactive_file_bytes = 30;
+  EXPECT_EQ(core::working_set_bytes(100, stats), 70u);
+  EXPECT_EQ(core::working_set_bytes(30, stats), 0u);
+  EXPECT_EQ(core::working_set_bytes(20, stats), 0u);
+  stats.inactive_file_bytes = 0;  // a memory.stat without the key
+  EXPECT_EQ(core::working_set_bytes(100, stats), 100u);
 }
 
 TEST(MemoryMax, NumbersAndMax) {

@@ -30,7 +30,13 @@ constexpr auto kPodLabels =
 // The limit gauge adds which limit it is.
 const std::string kPodLimitLabels =
     std::string(kPodLabels).insert(std::string_view(kPodLabels).size() - 1, R"(,limit_kind="max")");
-constexpr auto kPlainLabels = R"({cgroup="/batch/job-7",namespace="",pod="",container="",pod_uid="",container_id="",qos="",rule=""})";
+constexpr auto kPlainLabels =
+    R"({cgroup="/batch/job-7",namespace="",pod="",container="",pod_uid="",container_id="",qos="",rule=""})";
+
+// `labels` with one more label of the family's own.
+std::string with(std::string_view labels, std::string_view extra) {
+  return std::string(labels).insert(labels.size() - 1, "," + std::string(extra));
+}
 
 std::string line(std::string_view family, std::string_view labels, std::string_view value) {
   return std::string(family) + std::string(labels) + " " + std::string(value) + "\n";
@@ -50,7 +56,7 @@ core::ReclaimOutcome reclaim(std::string_view cgroup, std::uint64_t inode,
 const std::chrono::system_clock::time_point kAt(1700000000s);
 
 void scan(Metrics& metrics, std::vector<LeafGauges> leaves) {
-  metrics.publish_scan(1ms, leaves);
+  metrics.publish_scan(1ms, {}, leaves);
 }
 
 TEST(MetricsLeaf, GaugesCarryTheLabelsOfTheLabeler) {
@@ -110,7 +116,7 @@ TEST(MetricsLeaf, LabelsAreDerivedAtEachScrapeNotAtEachScan) {
     scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, 5, {}, {}, nullptr}});
     scan(metrics, {{kPodLeaf.cgroup, 1, 100, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, 5, {}, {}, nullptr}});
     (void)metrics.render();
-    metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+    metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt);
   }
   EXPECT_EQ(calls, 2 * 3);  // two leaves, three renders
 }
@@ -130,8 +136,9 @@ TEST(MetricsLeaf, ALeafWithoutLimitOrThresholdHasNoSuchSeries) {
 TEST(MetricsLeaf, AnUnreadLeafIsCountedAndKeepsItsLastReadingAndReclaim) {
   Metrics metrics("dev", labels_of);
   scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
-  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
-  scan(metrics, {{kPodLeaf.cgroup, 1, {}, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, {}, {}, {}, nullptr}});
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt);
+  scan(metrics,
+       {{kPodLeaf.cgroup, 1, {}, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, {}, {}, {}, nullptr}});
   auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr("cgmm_leaves 2\n"));
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
@@ -143,11 +150,102 @@ TEST(MetricsLeaf, AnUnreadLeafIsCountedAndKeepsItsLastReadingAndReclaim) {
   EXPECT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "7")));
 }
 
+// The kubelet's working set, beside the cache: the scan's reading, kept while the leaf cannot be
+// read, and no series when the usage could not be read.
+TEST(MetricsLeaf, TheWorkingSetIsTheScansAndHasNoSeriesWithoutAUsage) {
+  Metrics metrics("dev", labels_of);
+  LeafGauges pod{kPodLeaf.cgroup, 1, 100 * kMiB, 1000 * kMiB, 500 * kMiB, nullptr};
+  pod.working_set_bytes = 60 * kMiB;
+  scan(metrics, {pod, {kPlainLeaf.cgroup, 2, 5, {}, {}, nullptr}});
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_working_set_bytes Working set of the leaf cgroup "
+                              "as the kubelet counts it for eviction: its memory usage less its "
+                              "inactive page cache, at least 0 (v1: memory.usage_in_bytes less "
+                              "total_inactive_file; v2: memory.current less inactive_file).\n"
+                              "# TYPE cgmm_leaf_working_set_bytes gauge\n" +
+                              line("cgmm_leaf_working_set_bytes", kPodLabels, "62914560")));
+  EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_working_set_bytes{cgroup=\"/batch")));
+
+  // A reclaim sets the cache at once; the working set waits for the next scan.
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt);
+  EXPECT_THAT(metrics.render(),
+              HasSubstr(line("cgmm_leaf_working_set_bytes", kPodLabels, "62914560")));
+  scan(metrics, {{kPodLeaf.cgroup, 1, {}, {}, {}, nullptr}});
+  EXPECT_THAT(metrics.render(),
+              HasSubstr(line("cgmm_leaf_working_set_bytes", kPodLabels, "62914560")));
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
+  EXPECT_THAT(metrics.render(), Not(HasSubstr("cgmm_leaf_working_set_bytes")));
+}
+
+// Every leaf read has a streak, 0 out of backoff; the reason tells futile reclaims (shmem) from
+// harmful ones (a hot cache), and a series per leaf is all it ever takes.
+TEST(MetricsLeaf, EveryReadLeafHasABackoffStreakWithItsReason) {
+  Metrics metrics("dev", labels_of);
+  LeafGauges hot{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr};
+  hot.backoff_streak = 2;
+  hot.hot_cache = true;
+  LeafGauges futile{kPlainLeaf.cgroup, 2, 100, 1000, 500, nullptr};
+  futile.backoff_streak = 4;
+  scan(metrics, {hot, futile, {"/batch/unread", 3, {}, {}, {}, nullptr}});
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("# HELP cgmm_leaf_backoff_streak Reclaims in a row of the leaf "
+                              "that were futile (freed under a tenth of their target) or harmful "
+                              "(reason hot_cache: half of what they freed was read back within a "
+                              "cooldown), 4 at most; each doubles the wait for the next reclaim. "
+                              "0 out of backoff.\n"
+                              "# TYPE cgmm_leaf_backoff_streak gauge\n"));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_backoff_streak",
+                                   with(kPodLabels, R"(reason="hot_cache")"), "2")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_backoff_streak",
+                                   with(kPlainLabels, R"(reason="futile")"), "4")));
+  EXPECT_THAT(text, Not(HasSubstr("/batch/unread")));
+
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
+  text = metrics.render();
+  EXPECT_THAT(text,
+              HasSubstr(line("cgmm_leaf_backoff_streak", with(kPodLabels, R"(reason="")"), "0")));
+  EXPECT_THAT(text, Not(HasSubstr(R"(reason="hot_cache")")));
+  EXPECT_THAT(text, Not(HasSubstr(kPlainLeaf.cgroup)));
+}
+
+// As with the cache, the page need not wait for the next scan to show what a reclaim or the
+// judgment of its refaults did to the backoff.
+TEST(MetricsLeaf, AReclaimOrARefaultJudgmentSetsTheStreakAtOnce) {
+  using K = core::BackoffChange::Kind;
+  Metrics metrics("dev", labels_of);
+  scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
+  const core::BackoffChange futile{K::kStarted, 1, false, 60s};
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 90), futile, kAt);
+  EXPECT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_backoff_streak",
+                                               with(kPodLabels, R"(reason="futile")"), "1")));
+
+  core::RefaultNews news;
+  news.name = kPodLeaf.cgroup;
+  news.inode = 1;
+  news.judged = core::RefaultNews::Judgment{
+      true, 100 * kMiB, 80 * kMiB, 5s, 115s, core::BackoffChange{K::kStarted, 2, true, 120s}};
+  metrics.record_refaults(news);
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_backoff_streak",
+                                   with(kPodLabels, R"(reason="hot_cache")"), "2")));
+  EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_refault_ratio", kPodLabels, "0.8")));
+
+  news.judged->harmful = false;
+  news.judged->change = core::BackoffChange{K::kEnded, 0, false, 30s};
+  metrics.record_refaults(news);
+  EXPECT_THAT(metrics.render(),
+              HasSubstr(line("cgmm_leaf_backoff_streak", with(kPodLabels, R"(reason="")"), "0")));
+  // Another incarnation's reclaim changes nothing.
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 7, 90), futile, kAt);
+  EXPECT_THAT(metrics.render(),
+              HasSubstr(line("cgmm_leaf_backoff_streak", with(kPodLabels, R"(reason="")"), "0")));
+}
+
 TEST(MetricsLeaf, VanishedLeavesLoseEverySeriesAndTheRestKeepTheirLastReclaim) {
   Metrics metrics("dev", labels_of);
   scan(metrics, {{kPodLeaf.cgroup, 1, 1, 2, 3, nullptr}, {kPlainLeaf.cgroup, 2, 1, 2, 3, nullptr}});
-  metrics.record_reclaim(reclaim(kPlainLeaf.cgroup, 2, 0), kAt);
-  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt + 1s);
+  metrics.record_reclaim(reclaim(kPlainLeaf.cgroup, 2, 0), {}, kAt);
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt + 1s);
 
   scan(metrics, {{kPodLeaf.cgroup, 1, 4, 2, 3, nullptr}});
   auto text = metrics.render();
@@ -167,7 +265,7 @@ TEST(MetricsLeaf, VanishedLeavesLoseEverySeriesAndTheRestKeepTheirLastReclaim) {
 TEST(MetricsLeaf, ACgroupCreatedAgainUnderItsNameStartsAfresh) {
   Metrics metrics("dev", labels_of);
   scan(metrics, {{kPodLeaf.cgroup, 1, 100, 1000, 500, nullptr}});
-  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt);
   scan(metrics, {{kPodLeaf.cgroup, 9, 3, 1000, 500, nullptr}});
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "3")));
@@ -185,7 +283,7 @@ TEST(MetricsLeaf, AFinishedReclaimSetsItsLeafsCacheAtOnce) {
                  {kPlainLeaf.cgroup, 2, 9, {}, {}, nullptr}});
   ASSERT_THAT(metrics.render(), HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
 
-  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt);
   auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "0")));
   EXPECT_THAT(
@@ -203,7 +301,7 @@ TEST(MetricsLeaf, AFinishedReclaimSetsItsLeafsCacheAtOnce) {
 TEST(MetricsLeaf, AReclaimThatCouldNotReadTheCacheAfterLeavesTheGauge) {
   Metrics metrics("dev", labels_of);
   scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}, nullptr}});
-  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, std::nullopt), kAt);
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, std::nullopt), {}, kAt);
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "157286400")));
   EXPECT_THAT(
@@ -214,8 +312,8 @@ TEST(MetricsLeaf, AReclaimOfAVanishedLeafBringsNoSeriesBack) {
   Metrics metrics("dev", labels_of);
   scan(metrics, {{kPodLeaf.cgroup, 1, 150 * kMiB, {}, {}, nullptr}, {kPlainLeaf.cgroup, 2, 9, {}, {}, nullptr}});
   scan(metrics, {{kPlainLeaf.cgroup, 2, 9, {}, {}, nullptr}});
-  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
-  metrics.record_reclaim(reclaim("/never/seen", 5, 0), kAt);
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt);
+  metrics.record_reclaim(reclaim("/never/seen", 5, 0), {}, kAt);
   const auto text = metrics.render();
   EXPECT_THAT(text, Not(HasSubstr(kPodLeaf.cgroup)));
   EXPECT_THAT(text, Not(HasSubstr("/never/seen")));
@@ -227,7 +325,7 @@ TEST(MetricsLeaf, AReclaimOfAVanishedLeafBringsNoSeriesBack) {
 TEST(MetricsLeaf, ALateReclaimOfAnOldIncarnationLeavesTheNewOneAlone) {
   Metrics metrics("dev", labels_of);
   scan(metrics, {{kPodLeaf.cgroup, 9, 40 * kMiB, {}, {}, nullptr}});
-  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), kAt);
+  metrics.record_reclaim(reclaim(kPodLeaf.cgroup, 1, 0), {}, kAt);
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr(line("cgmm_leaf_cache_bytes", kPodLabels, "41943040")));
   EXPECT_THAT(text, Not(HasSubstr("cgmm_leaf_last_reclaim_timestamp_seconds")));
@@ -268,18 +366,17 @@ TEST(MetricsLeaf, ManyLeavesComeAndGoEachWithItsOwnValues) {
   for (int i = 0; i < kLeaves; ++i) {
     all.push_back(gauges(i, static_cast<std::uint64_t>(i)));
   }
-  metrics.publish_scan(1ms, all);
-  std::erase_if(all, [&](const LeafGauges& g) {
-    return g.cgroup.find('3') != std::string_view::npos;
-  });
-  metrics.publish_scan(1ms, all);
+  metrics.publish_scan(1ms, {}, all);
+  std::erase_if(all,
+                [&](const LeafGauges& g) { return g.cgroup.find('3') != std::string_view::npos; });
+  metrics.publish_scan(1ms, {}, all);
   std::erase_if(all, [](const LeafGauges& g) { return g.inode % 2 == 0; });
   for (int i = 0; i < kLeaves; i += 7) {
     if (i % 2 == 0 || leaf(i).find('3') != std::string::npos) {
       all.push_back(gauges(i, static_cast<std::uint64_t>(kLeaves) + static_cast<std::uint64_t>(i)));
     }
   }
-  metrics.publish_scan(1ms, all);
+  metrics.publish_scan(1ms, {}, all);
 
   const std::string text = metrics.render();
   EXPECT_THAT(text, HasSubstr("cgmm_leaves " + std::to_string(all.size()) + "\n"));

@@ -85,6 +85,10 @@ TEST(MetricsPage, FreshPageHasEveryUnlabelledFamilyAtZeroAndTheBuild) {
             "cgmm_scan_duration_seconds_bucket{le=\"+Inf\"} 0\n"
             "cgmm_scan_duration_seconds_sum 0\n"
             "cgmm_scan_duration_seconds_count 0\n"
+            "# HELP cgmm_last_scan_timestamp_seconds When the last scan finished, in seconds "
+            "since the Unix epoch; 0 before the first.\n"
+            "# TYPE cgmm_last_scan_timestamp_seconds gauge\n"
+            "cgmm_last_scan_timestamp_seconds 0\n"
             "# HELP cgmm_leaves Leaf cgroups seen by the last scan.\n"
             "# TYPE cgmm_leaves gauge\n"
             "cgmm_leaves 0\n"
@@ -121,11 +125,11 @@ TEST(MetricsPage, FreshPageHasEveryUnlabelledFamilyAtZeroAndTheBuild) {
 TEST(MetricsPage, ScansReclaimsAndErrorsAreCounted) {
   Metrics metrics("dev");
   const std::vector<LeafGauges> leaves(12, LeafGauges{});
-  metrics.publish_scan(3ms, {});
-  metrics.publish_scan(4ms, leaves);
-  metrics.record_reclaim(reclaim("/a", R::kDone, 1 << 20, 250ms), kAt);
-  metrics.record_reclaim(reclaim("/b", R::kPartial, 1 << 20, 1s), kAt);
-  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 1ms), kAt);
+  metrics.publish_scan(3ms, {}, {});
+  metrics.publish_scan(4ms, {}, leaves);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 1 << 20, 250ms), {}, kAt);
+  metrics.record_reclaim(reclaim("/b", R::kPartial, 1 << 20, 1s), {}, kAt);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 1ms), {}, kAt);
   metrics.record_error("read_stats");
   const auto text = metrics.render();
   EXPECT_THAT(text, HasSubstr("cgmm_scans_total 2\n"));
@@ -141,12 +145,28 @@ TEST(MetricsPage, ScansReclaimsAndErrorsAreCounted) {
                               "cgmm_errors_total{kind=\"read_stats\"} 1\n"));
 }
 
+// What an alert on stalled scans needs: when the last one ended, against the interval.
+TEST(MetricsPage, TheLastScanIsStampedAndTheIntervalShown) {
+  Metrics metrics("dev", {}, 1500ms);
+  auto text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("cgmm_last_scan_timestamp_seconds 0\n"));
+  EXPECT_THAT(text, HasSubstr("# HELP cgmm_scan_interval_seconds Time from the start of one scan "
+                              "to the next (--interval).\n"
+                              "# TYPE cgmm_scan_interval_seconds gauge\n"
+                              "cgmm_scan_interval_seconds 1.5\n"));
+  metrics.publish_scan(3ms, kAt, {});
+  metrics.publish_scan(3ms, kAt + 10250ms, {});
+  text = metrics.render();
+  EXPECT_THAT(text, HasSubstr("cgmm_last_scan_timestamp_seconds 1700000010.25\n"));
+  EXPECT_THAT(text, HasSubstr("cgmm_scan_interval_seconds 1.5\n"));
+}
+
 TEST(MetricsPage, HistogramBucketsAreCumulativeAndInclusive) {
   Metrics metrics("dev");
-  metrics.publish_scan(0.5ms, {});  // on a bound: counted in it
-  metrics.publish_scan(0.75ms, {});
-  metrics.publish_scan(40ms, {});
-  metrics.publish_scan(7s, {});  // past the last bound: only in +Inf
+  metrics.publish_scan(0.5ms, {}, {});  // on a bound: counted in it
+  metrics.publish_scan(0.75ms, {}, {});
+  metrics.publish_scan(40ms, {}, {});
+  metrics.publish_scan(7s, {}, {});  // past the last bound: only in +Inf
   EXPECT_THAT(metrics.render(), HasSubstr("cgmm_scan_duration_seconds_bucket{le=\"0.0005\"} 1\n"
                                           "cgmm_scan_duration_seconds_bucket{le=\"0.001\"} 2\n"
                                           "cgmm_scan_duration_seconds_bucket{le=\"0.0025\"} 2\n"
@@ -167,9 +187,9 @@ TEST(MetricsPage, HistogramBucketsAreCumulativeAndInclusive) {
 
 TEST(MetricsPage, ReclaimDurationsOfMinutesFallInTheirBuckets) {
   Metrics metrics("dev");
-  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 20ms), kAt);
-  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 1500ms), kAt);
-  metrics.record_reclaim(reclaim("/a", R::kFailed, 0, 200s), kAt);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 20ms), {}, kAt);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 0, 1500ms), {}, kAt);
+  metrics.record_reclaim(reclaim("/a", R::kFailed, 0, 200s), {}, kAt);
   EXPECT_THAT(metrics.render(), HasSubstr("cgmm_reclaim_duration_seconds_bucket{le=\"0.01\"} 0\n"
                                           "cgmm_reclaim_duration_seconds_bucket{le=\"0.05\"} 1\n"
                                           "cgmm_reclaim_duration_seconds_bucket{le=\"0.1\"} 1\n"
@@ -201,24 +221,29 @@ TEST(MetricsPage, LabelledCountersAreSortedAndEscaped) {
 }
 
 TEST(MetricsPage, FamiliesComeInTheirFixedOrder) {
-  Metrics metrics("dev");
+  Metrics metrics("dev", {}, 10s);
   metrics.record_error("read_stats");
-  metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), kAt);
-  const std::vector<LeafGauges> leaves = {{"/a", 0, 10, 100, 50, nullptr}};
-  metrics.publish_scan(1ms, leaves);
-  metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), kAt);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), {}, kAt);
+  std::vector<LeafGauges> leaves = {{"/a", 0, 10, 100, 50, nullptr}};
+  leaves[0].working_set_bytes = 5;
+  metrics.publish_scan(1ms, {}, leaves);
+  metrics.record_reclaim(reclaim("/a", R::kDone, 1, 1ms), {}, kAt);
   const auto text = metrics.render();
   const std::vector<std::string> order = {"cgmm_scans_total",
                                           "cgmm_scan_duration_seconds",
+                                          "cgmm_last_scan_timestamp_seconds",
+                                          "cgmm_scan_interval_seconds",
                                           "cgmm_leaves",
                                           "cgmm_reclaims_total",
                                           "cgmm_reclaimed_bytes_total",
                                           "cgmm_reclaim_duration_seconds",
                                           "cgmm_errors_total",
                                           "cgmm_leaf_cache_bytes",
+                                          "cgmm_leaf_working_set_bytes",
                                           "cgmm_leaf_limit_bytes",
                                           "cgmm_leaf_threshold_bytes",
                                           "cgmm_leaf_last_reclaim_timestamp_seconds",
+                                          "cgmm_leaf_backoff_streak",
                                           "cgmm_build_info"};
   std::size_t at = 0;
   for (const std::string& name : order) {
@@ -239,12 +264,12 @@ TEST(MetricsPage, ConcurrentScansReclaimsAndRendersLoseNothing) {
     threads.emplace_back([&metrics, t] {
       const std::string name = "/" + std::to_string(t);
       for (int i = 0; i < kPerThread; ++i) {
-        metrics.record_reclaim(reclaim(name, R::kDone, 1, 1ms), kAt);
+        metrics.record_reclaim(reclaim(name, R::kDone, 1, 1ms), {}, kAt);
         metrics.record_error("read_stats");
         if (t == 0) {
           const std::vector<LeafGauges> leaves = {
               {"/0", 1, static_cast<std::uint64_t>(i), {}, {}, nullptr}};
-          metrics.publish_scan(1ms, leaves);
+          metrics.publish_scan(1ms, {}, leaves);
         }
       }
     });

@@ -70,7 +70,7 @@ TEST(TelemetryMetrics, MetricsServesTheExpositionWithPodLabels) {
       "memory/kubepods/burstable/pod5f3c2b1a-9d8e-4f7a-b6c5-d4e3f2a1b0c9/"
       "3b1f9e0c7d2a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012345678";
   const std::vector<obs::LeafGauges> leaves = {{leaf, 1, 4096, {}, {}, nullptr}};
-  t.metrics()->publish_scan(1ms, leaves);
+  t.metrics()->publish_scan(1ms, {}, leaves);
   t.start();
   const std::string response =
       cgmm::testing::LoopbackClient(port, 10s).request("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");

@@ -364,6 +364,40 @@ expect_kept "$hot" $((32 * kMiB)) "--no-notifications"
 stop_daemon
 pass "with --no-notifications the same crossing waits for the next scan"
 
+# The kubelet's working set on /metrics: memory.current less memory.stat inactive_file, at
+# least 0. roomy's 40 MiB of fresh, synced cache is inactive, so its working set is far below its
+# usage. The page is a scan old and memory.stat is flushed lazily (every 2 s): read both until
+# they agree within 2 MiB.
+working_set_of() { # PAGE LEAF
+  echo "$1" | awk -v leaf="${2##*/}" 'index($0, "cgmm_leaf_working_set_bytes{") == 1 && index($0, leaf) { print $NF }'
+}
+reset
+fill "$roomy" 40
+ip link set lo up || fail "metrics: cannot bring up lo for --listen"
+start_daemon metrics --threshold 25% --interval 1 --listen 127.0.0.1:9102
+i=0
+while :; do
+  page=$(wget -q -O - http://127.0.0.1:9102/metrics) || page=
+  gauge=$(working_set_of "$page" "$roomy")
+  current=$(cat "$roomy/memory.current")
+  inactive=$(awk '$1 == "inactive_file" { print $2 }' "$roomy/memory.stat")
+  expected=0
+  [ "$current" -le "$inactive" ] || expected=$((current - inactive))
+  if [ -n "$gauge" ]; then
+    off=$((gauge - expected))
+    [ "$off" -ge 0 ] || off=$((-off))
+    [ "$off" -gt $((2 * kMiB)) ] || break
+  fi
+  alive "$daemon_pid" || fail "metrics: the running daemon exited"
+  [ $i -lt 100 ] || fail "metrics: roomy's working set on the page is '$gauge', memory.current $current less inactive_file $inactive is $expected"
+  sleep 0.2
+  i=$((i + 1))
+done
+[ "$gauge" -lt $((current - 30 * kMiB)) ] ||
+  fail "metrics: roomy's working set $gauge is not 30 MiB below its usage $current"
+stop_daemon
+pass "roomy's working set on /metrics is $((gauge / kMiB)) MiB: memory.current $((current / kMiB)) MiB less inactive_file $((inactive / kMiB)) MiB"
+
 # Refault feedback: a leaf that reads back what a reclaim freed keeps its cache for longer (hot
 # cache). The kernel counts the read-back in memory.stat `workingset_refault_file`, in pages. On
 # 6.1 a reclaim that empties the leaf's cache also drops the kernel's record of what it evicted
