@@ -127,7 +127,7 @@ class GoldenMetrics : public ::testing::Test {
     config_.pod_logs_dir = logs_.pods_dir();
     config_.container_logs_dir = logs_.containers_dir();
     config_.policy_file = (tree_.root() / "policy.yaml").string();
-    config_.log_level = obs::Level::off;
+    config_.log_level = obs::Level::kOff;
   }
 
   void limits(const std::string& cgroup, const std::string& max, const std::string& high) {
