@@ -4,11 +4,8 @@
 // value found). Each query must parse and return data, and every label its legend names must be
 // in the result. The rules file's groups must be loaded and evaluating without error.
 // Usage: node dashboard_queries.mjs --dashboard FILE --rules FILE --prometheus URL
-//          [--set VAR=VALUE]... [--pending METRIC,...]
-// --pending names metrics the scraped daemon does not export yet: a query that needs one, directly
-// or through a recording rule of the rules file, must parse but may find nothing (SKIP).
-// Prints one "PASS name", "FAIL name: reason" or "SKIP name: reason" line per check; exits 1 if
-// any check failed.
+//          [--set VAR=VALUE]...
+// Prints one "PASS name" or "FAIL name: reason" line per check; exits 1 if any check failed.
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 
@@ -26,18 +23,15 @@ function check(name, problem, detail) {
     console.log(`PASS ${name}`);
   }
 }
-const skip = (name, why) => console.log(`SKIP ${name}: ${why}`);
 
 function args() {
-  const out = { set: {}, pending: [] };
+  const out = { set: {} };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i += 2) {
     const [flag, value] = [argv[i], argv[i + 1]];
     if (flag === "--set") {
       const eq = value.indexOf("=");
       out.set[value.slice(0, eq)] = value.slice(eq + 1);
-    } else if (flag === "--pending") {
-      out.pending = value.split(",").filter(Boolean);
     } else {
       out[flag.replace(/^--/, "")] = value;
     }
@@ -113,24 +107,6 @@ async function label_values(base, query) {
   return (await api(base, `/api/v1/label/${m[2]}/values`, params)).filter((v) => v !== "");
 }
 
-// The recording rules of the rules file that need a pending metric, directly or through another.
-function pending_closure(rules_doc, pending) {
-  const out = new Set(pending);
-  const records = (rules_doc.groups ?? []).flatMap((g) => g.rules ?? []).filter((r) => r.record);
-  for (let grew = true; grew;) {
-    grew = false;
-    for (const r of records) {
-      if (!out.has(r.record) && [...out].some((n) => mentions(r.expr, n))) {
-        out.add(r.record);
-        grew = true;
-      }
-    }
-  }
-  return out;
-}
-const mentions = (expr, name) =>
-  new RegExp(`(^|[^a-zA-Z0-9_:])${name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}($|[^a-zA-Z0-9_:])`).test(expr);
-
 async function check_rules_loaded(base, rules_doc) {
   let groups;
   try {
@@ -182,23 +158,10 @@ async function main() {
     all[v.name] = v.includeAll ? (v.allValue ?? ".*") : one[v.name];
   }
 
-  const pending = pending_closure(rules_doc, opt.pending);
   for (const p of all_panels(dash)) {
     if (p.type === "row") continue;
     for (const t of p.targets ?? []) {
       const name = `panel "${p.title}" query ${t.refId}`;
-      const needs = [...pending].filter((n) => mentions(t.expr, n));
-      if (needs.length) {
-        // It can have no data yet, but it must parse.
-        const q = substitute(t.expr, all);
-        try {
-          await api(base, "/api/v1/query", [["query", q]]);
-          skip(`${name} returns data`, `needs ${needs.join(", ")}, which the daemon does not export yet (it parses)`);
-        } catch (e) {
-          check(`${name} parses`, e.message, q);
-        }
-        continue;
-      }
       const problems = [];
       let shown = substitute(t.expr, all);
       for (const [pass, values] of [["all values", all], ["one value each", one]]) {
