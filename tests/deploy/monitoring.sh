@@ -64,7 +64,7 @@ if [[ ! $here/node_modules/.package-lock.json -nt $here/package-lock.json ]] &&
 fi
 echo "promtool: $(promtool --version 2>&1 | head -1)"
 
-# Shows the report of a checker (PASS, FAIL and SKIP lines) and counts it in.
+# Shows the report of a checker (its PASS and FAIL lines) and counts it in.
 count_report() {
   local out=$1 n_pass n_fail
   cat "$out"
